@@ -1,0 +1,42 @@
+import { ConfigError } from '@amanat/kit/config/env';
+import { buildApp } from './app.ts';
+import { type Config, loadConfig } from './config.ts';
+import { connect } from './db/client.ts';
+import { migrateControlPlane } from './db/migrate.ts';
+
+function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`control-plane: invalid configuration: ${error.message}`);
+    process.exit(78);
+  }
+}
+
+/** Starts the control plane against DATABASE_URL, migrating it first. Returns a stopper. */
+export async function startControlPlane(config: Config) {
+  await migrateControlPlane(config.DATABASE_URL);
+  const { db, pool } = connect(config.DATABASE_URL);
+  const app = await buildApp({ db, pool, config });
+  const address = await app.listen({ host: config.HOST, port: config.PORT });
+  return {
+    app,
+    address,
+    db,
+    async stop() {
+      await app.close();
+      await pool.end();
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const running = await startControlPlane(configOrExit());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      running.app.log.info({ signal }, 'shutting down');
+      void running.stop().then(() => process.exit(0));
+    });
+  }
+}

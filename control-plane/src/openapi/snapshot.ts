@@ -1,0 +1,23 @@
+import { fileURLToPath } from 'node:url';
+import { Keyring } from '@amanat/kit/secrets/keyring';
+import { buildApp } from '../app.ts';
+import { loadConfig } from '../config.ts';
+import { connect } from '../db/client.ts';
+
+export const snapshotPath = fileURLToPath(new URL('../../openapi.json', import.meta.url));
+
+/** The OpenAPI document as the routes generate it; building it needs no live database. */
+export async function openApiDocument(): Promise<unknown> {
+  const config = loadConfig({
+    DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused',
+    SECRETS_KEYS: Keyring.generateSpec(),
+    LOG_LEVEL: 'silent',
+  });
+  const { db, pool } = connect(config.DATABASE_URL);
+  const app = await buildApp({ db, pool, config });
+  await app.ready();
+  const document = app.swagger();
+  await app.close();
+  await pool.end();
+  return document;
+}

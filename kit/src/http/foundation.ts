@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+// Brings in the `hide` schema keyword that keeps health endpoints out of OpenAPI.
+import type {} from '@fastify/swagger';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  FastifyServerOptions,
+} from 'fastify';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { type FieldError, ProblemError, problem } from './problem.ts';
+
+/** Paths pino blanks in every log line: credentials and personal data never reach the logs. */
+export const redactedLogPaths = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.current_password',
+  '*.new_password',
+  '*.token',
+  '*.access_token',
+  '*.refresh_token',
+  '*.secret',
+  '*.key',
+  '*.email',
+];
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Fastify options every service shares: pino JSON logs with redaction, a request id on
+ * every line (taken from `x-request-id` when a proxy set a sane one), strict validation.
+ */
+export function serverOptions(options: { logLevel: string; bodyLimit: number; trustProxy: boolean }) {
+  return {
+    logger: { level: options.logLevel, redact: { paths: redactedLogPaths, censor: '[REDACTED]' } },
+    bodyLimit: options.bodyLimit,
+    trustProxy: options.trustProxy,
+    requestIdLogLabel: 'requestId',
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: {
+      customOptions: {
+        // Unknown fields are refused (schemas say additionalProperties: false), not dropped.
+        removeAdditional: false,
+        allErrors: true,
+        coerceTypes: 'array',
+        useDefaults: true,
+      },
+    },
+  } satisfies FastifyServerOptions;
+}
+
+function fieldErrorsFromValidation(error: FastifyError): FieldError[] {
+  const context = error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'body');
+  return (error.validation ?? []).map((issue) => {
+    const params = issue.params as Record<string, unknown>;
+    const path = issue.instancePath.split('/').filter(Boolean);
+    if (typeof params.missingProperty === 'string') path.push(params.missingProperty);
+    if (typeof params.additionalProperty === 'string') {
+      return {
+        field: [context, ...path, params.additionalProperty].join('.'),
+        message: 'is not an accepted field',
+      };
+    }
+    return { field: [context, ...path].join('.'), message: issue.message ?? 'is invalid' };
+  });
+}
+
+/** Finds the first string containing a NUL byte, which PostgreSQL text cannot store. */
+function findNulByte(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = findNulByte(item, `${path}.${index}`);
+      if (found) return found;
+    }
+  } else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const found = findNulByte(item, `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: ProblemError) {
+  return reply
+    .code(error.status)
+    .headers(error.headers)
+    .type('application/problem+json')
+    .send(error.toBody(request.url.split('?')[0]));
+}
+
+export interface FoundationOptions {
+  service: string;
+  /** Readiness: resolves to the reasons the service is not ready (empty when ready). */
+  readiness: () => Promise<string[]>;
+}
+
+/**
+ * Error handling (RFC 9457 everywhere), NUL-byte refusal, request ids on responses,
+ * request metrics and the health endpoints. Registered on the root instance.
+ */
+export function registerFoundation(app: FastifyInstance, options: FoundationOptions): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service: options.service });
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests by method, route and status code.',
+    labelNames: ['method', 'route', 'status_code'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration in seconds by method, route and status code.',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.addHook('preValidation', async (request) => {
+    for (const [part, value] of [
+      ['body', request.body],
+      ['query', request.query],
+      ['params', request.params],
+    ] as const) {
+      const field = findNulByte(value, part);
+      if (field)
+        throw problem.validation(`${field} contains a NUL byte`, [{ field, message: 'contains a NUL byte' }]);
+    }
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = {
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status_code: String(reply.statusCode),
+    };
+    requests.inc(labels);
+    duration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((error: FastifyError | ProblemError, request, reply) => {
+    if (error instanceof ProblemError) return sendProblem(reply, request, error);
+    if (error.validation) {
+      const errors = fieldErrorsFromValidation(error);
+      const summary = errors.map((e) => `${e.field} ${e.message}`).join('; ');
+      return sendProblem(reply, request, problem.validation(summary, errors));
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const code = (error.code ?? 'bad-request')
+        .replace(/^FST_ERR_/, '')
+        .toLowerCase()
+        .replaceAll('_', '-');
+      return sendProblem(reply, request, new ProblemError(status, code, 'Bad request', error.message));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(
+      reply,
+      request,
+      new ProblemError(
+        500,
+        'internal',
+        'Internal error',
+        `Something went wrong; quote request id ${request.id}.`,
+      ),
+    );
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, request, problem.notFound(`No route ${request.method} ${request.url.split('?')[0]}.`)),
+  );
+
+  const hidden = { schema: { hide: true } };
+  app.get('/healthz', hidden, async () => ({ status: 'ok' }));
+  app.get('/readyz', hidden, async (_request, reply) => {
+    const reasons = await options.readiness().catch((error: Error) => [error.message]);
+    if (reasons.length > 0) return reply.code(503).send({ status: 'not_ready', reasons });
+    return { status: 'ready' };
+  });
+  app.get('/metrics', hidden, async (_request, reply) =>
+    reply.type(registry.contentType).send(await registry.metrics()),
+  );
+  return registry;
+}
