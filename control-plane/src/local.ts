@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '@amanat/kit/postgres/embedded';
@@ -67,6 +67,7 @@ async function main() {
     console.log('reset: local data wiped');
   }
   await writeFile(pidFile, String(process.pid));
+  process.on('exit', () => rmSync(pidFile, { force: true }));
   const state = await devState();
 
   let postgres: EmbeddedPostgresHandle | undefined;
@@ -98,7 +99,6 @@ async function main() {
     console.log(`\n${signal}: stopping`);
     await running.stop();
     await postgres?.stop();
-    await rm(pidFile, { force: true });
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

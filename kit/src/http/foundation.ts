@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 // Brings in the `hide` schema keyword that keeps health endpoints out of OpenAPI.
 import type {} from '@fastify/swagger';
-import type {
-  FastifyError,
-  FastifyInstance,
-  FastifyReply,
-  FastifyRequest,
-  FastifyServerOptions,
+import {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  LogController,
 } from 'fastify';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { type FieldError, ProblemError, problem } from './problem.ts';
@@ -38,7 +39,7 @@ export function serverOptions(options: { logLevel: string; bodyLimit: number; tr
     logger: { level: options.logLevel, redact: { paths: redactedLogPaths, censor: '[REDACTED]' } },
     bodyLimit: options.bodyLimit,
     trustProxy: options.trustProxy,
-    requestIdLogLabel: 'requestId',
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
