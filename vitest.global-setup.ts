@@ -7,12 +7,7 @@ import { migrateControlPlane } from './control-plane/src/db/migrate.ts';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from './kit/src/postgres/embedded.ts';
 import { createTemplateDatabase, dropDatabase } from './kit/src/postgres/test-databases.ts';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    pgAdminUrl: string;
-    controlPlaneTemplate: string;
-  }
-}
+import { provideTestDatabases } from './kit/src/postgres/vitest-context.ts';
 
 /**
  * One PostgreSQL server for the whole run: the embedded one, or the server DATABASE_URL
@@ -32,8 +27,7 @@ export default async function setup(project: TestProject) {
   const controlPlaneTemplate = `tpl_control_plane_${runId}`;
   await createTemplateDatabase(adminUrl, controlPlaneTemplate, migrateControlPlane);
 
-  project.provide('pgAdminUrl', adminUrl);
-  project.provide('controlPlaneTemplate', controlPlaneTemplate);
+  provideTestDatabases(project, adminUrl, { controlPlane: controlPlaneTemplate });
 
   return async () => {
     if (server) await server.stop();

@@ -1,3 +1,4 @@
+import '@amanat/kit/postgres/vitest-context';
 import { cloneDatabase } from '@amanat/kit/postgres/test-databases';
 import { Keyring } from '@amanat/kit/secrets/keyring';
 import { count } from 'drizzle-orm';
@@ -31,7 +32,7 @@ export const PASSWORD = 'correct horse battery staple';
  * setup built), served in-process through fastify's inject.
  */
 export async function startTestControlPlane(env: Record<string, string> = {}) {
-  const database = await cloneDatabase(inject('pgAdminUrl'), inject('controlPlaneTemplate'));
+  const database = await cloneDatabase(inject('pgAdminUrl'), inject('templates').controlPlane as string);
   const config: Config = loadConfig({
     DATABASE_URL: database.url,
     SECRETS_KEYS: Keyring.generateSpec(),
