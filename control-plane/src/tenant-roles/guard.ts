@@ -59,7 +59,6 @@ export function requireTenantRole(ctx: ServiceContext, ...roles: TenantRole[]) {
         );
       }
       request.tenantAccess = { tenant, role: membership.role };
-      request.log = request.log.child({ tenantId });
       return;
     }
     if (tenant && auth.user.role === 'admin' && request.method === 'GET') {
@@ -80,7 +79,6 @@ export function requireTenantRole(ctx: ServiceContext, ...roles: TenantRole[]) {
         after: { route: request.routeOptions.url },
       });
       request.tenantAccess = { tenant, role: null };
-      request.log = request.log.child({ tenantId });
       return;
     }
     throw problem.notFound(`No tenant ${tenantId} that you can access.`);

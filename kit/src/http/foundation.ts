@@ -9,6 +9,7 @@ import {
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
+import type { DestinationStream } from 'pino';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { type FieldError, ProblemError, problem } from './problem.ts';
 
@@ -31,15 +32,41 @@ export const redactedLogPaths = [
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
+ * Binds `tenantId` to a request's logger as soon as the route is matched, so every line of
+ * a tenant-scoped request (`/tenants/:tenantId/...`) carries it, the framework's own
+ * incoming/completed lines included. The control plane names the tenant in the path; a
+ * data plane serves one tenant and sets tenantId on its base logger instead.
+ */
+class TenantAwareLogController extends LogController {
+  override incomingRequest(request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>) {
+    const tenantId = (request.params as Record<string, unknown> | undefined)?.tenantId;
+    if (typeof tenantId === 'string') {
+      request.log = request.log.child({ tenantId });
+      reply.log = request.log;
+    }
+    super.incomingRequest(request, reply, metadata);
+  }
+}
+
+/**
  * Fastify options every service shares: pino JSON logs with redaction, a request id on
  * every line (taken from `x-request-id` when a proxy set a sane one), strict validation.
  */
-export function serverOptions(options: { logLevel: string; bodyLimit: number; trustProxy: boolean }) {
+export function serverOptions(options: {
+  logLevel: string;
+  bodyLimit: number;
+  trustProxy: boolean;
+  logStream?: DestinationStream | undefined;
+}) {
   return {
-    logger: { level: options.logLevel, redact: { paths: redactedLogPaths, censor: '[REDACTED]' } },
+    logger: {
+      level: options.logLevel,
+      redact: { paths: redactedLogPaths, censor: '[REDACTED]' },
+      ...(options.logStream ? { stream: options.logStream } : {}),
+    },
     bodyLimit: options.bodyLimit,
     trustProxy: options.trustProxy,
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    logController: new TenantAwareLogController({ requestIdLogLabel: 'requestId' }),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
