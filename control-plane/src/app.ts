@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import type pg from 'pg';
+import type { DestinationStream } from 'pino';
 import { accountRoutes } from './accounts/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { registerAuthentication } from './auth/authenticate.ts';
@@ -16,6 +17,8 @@ import { tenantRoutes } from './tenants/routes.ts';
 
 export interface AppDependencies extends ServiceContext {
   pool: pg.Pool;
+  /** Where pino writes; stdout unless a test captures the lines. */
+  logStream?: DestinationStream;
 }
 
 export async function buildApp(deps: AppDependencies): Promise<App> {
@@ -25,6 +28,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       logLevel: config.LOG_LEVEL,
       bodyLimit: config.BODY_LIMIT_BYTES,
       trustProxy: config.TRUST_PROXY,
+      logStream: deps.logStream,
     }),
   ).withTypeProvider<TypeBoxTypeProvider>();
 
