@@ -116,14 +116,12 @@ export async function accountRoutes(app: App, ctx: ServiceContext) {
       schema: {
         tags,
         summary: 'Exchange a refresh token for new tokens (the old pair stops working)',
-        body: Type.Optional(
-          Strict({ refresh_token: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
-        ),
+        body: Strict({ refresh_token: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
         response: { 200: Tokens, ...errorResponses },
       },
     },
     async (request, reply) => {
-      const token = request.body?.refresh_token ?? request.cookies[REFRESH_COOKIE];
+      const token = request.body.refresh_token ?? request.cookies[REFRESH_COOKIE];
       if (!token) throw problem.unauthorized('Send a refresh_token in the body or the refresh cookie.');
       const { tokens } = await refreshSession(ctx, actorOf(request), token);
       return sendTokens(reply, tokens);

@@ -240,15 +240,16 @@ export async function tenantRoutes(app: App, ctx: ServiceContext) {
           tags: ['admin'],
           summary,
           params: TenantParams,
+          // fastify validates a missing body as null: accepting null is what makes the body optional.
           body:
             reason === 'required'
               ? Strict({ reason: Reason })
-              : Type.Optional(Strict({ reason: Type.Optional(Reason) })),
+              : Type.Union([Strict({ reason: Type.Optional(Reason) }), Type.Null()]),
           response: { 200: Tenant, ...errorResponses },
         },
       },
       async (request) => {
-        const body = request.body as { reason?: string } | undefined;
+        const body = request.body as { reason?: string } | null;
         return publicTenant(
           await transitionTenant(
             ctx,

@@ -157,6 +157,9 @@ export function registerFoundation(app: FastifyInstance, options: FoundationOpti
   });
 
   app.addHook('preValidation', async (request) => {
+    // No body at all reads as an empty object: routes whose fields are all optional work
+    // without one, and the others name each missing field instead of "body must be object".
+    if (request.body === undefined && request.routeOptions.schema?.body) request.body = {};
     for (const [part, value] of [
       ['body', request.body],
       ['query', request.query],
