@@ -7,7 +7,14 @@ export type Database = NodePgDatabase<typeof schema>;
 export type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 export type Queryable = Database | Tx;
 
-export function connect(url: string, maxConnections = 10): { db: Database; pool: pg.Pool } {
+export function connect(
+  url: string,
+  maxConnections = 10,
+  onIdleError: (error: Error) => void = (error) => console.error(`control-plane database: ${error.message}`),
+): { db: Database; pool: pg.Pool } {
   const pool = new pg.Pool({ connectionString: url, max: maxConnections });
+  // An idle connection dropped by the server (restart, failover) is discarded by the pool;
+  // without a listener the 'error' event would crash the process.
+  pool.on('error', onIdleError);
   return { db: drizzle(pool, { schema }), pool };
 }
