@@ -8,6 +8,7 @@ import {
   clearFailures,
   countRecentFailures,
   findUserByEmail,
+  findUserById,
   insertFailure,
   insertSession,
   insertUser,
@@ -82,6 +83,7 @@ export async function register(
       targetType: 'user',
       targetId: user.id,
       actorId: user.id,
+      actorRole: user.role,
       after: publicUser(user),
     });
     return user;
@@ -150,6 +152,7 @@ export async function login(
       targetType: 'session',
       targetId: session.id,
       actorId: verified.id,
+      actorRole: verified.role,
     });
     return { user: verified, session, tokens };
   });
@@ -170,15 +173,14 @@ export async function refreshSession(
     }
     const { tokens, columns } = issueTokens(ctx);
     const updated = await updateSession(tx, session.id, columns);
-    await recordAudit(
-      tx,
-      { ...actor, userId: session.userId },
-      {
-        action: 'auth.token_refreshed',
-        targetType: 'session',
-        targetId: session.id,
-      },
-    );
+    const user = await findUserById(tx, session.userId);
+    await recordAudit(tx, actor, {
+      action: 'auth.token_refreshed',
+      targetType: 'session',
+      targetId: session.id,
+      actorId: session.userId,
+      actorRole: user?.role ?? null,
+    });
     return { session: updated, tokens };
   });
 }
@@ -228,7 +230,11 @@ async function verifyTotpForSession(
     }
     await assertNotThrottled(tx, 'totp', user.email, actor.ip);
     const step = matchTotpStep(ctx.config.keyring.open(sealed, user.id), code);
-    if (step === null || (user.totpLastStep !== null && step <= user.totpLastStep)) {
+    // Replay is judged against the secret that produced the last accepted code: a pending
+    // secret is new, and is consumed by its first good code.
+    const replayed =
+      purpose === 'challenge' && user.totpLastStep !== null && step !== null && step <= user.totpLastStep;
+    if (step === null || replayed) {
       await insertFailure(tx, { kind: 'totp', email: user.email, ip: actor.ip });
       await recordAudit(tx, actor, { action: 'mfa.failed', targetType: 'user', targetId: user.id });
       return false;

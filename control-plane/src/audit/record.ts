@@ -21,13 +21,15 @@ export interface AuditEntry {
   reason?: string | null;
   /** Overrides the actor's user id, e.g. for a registration the new account is the actor. */
   actorId?: string | null;
+  /** The overriding actor's platform role; the request's role belongs to someone else. */
+  actorRole?: PlatformRole | null;
 }
 
 /** Writes one audit row; call it inside the transaction that makes the change. */
 export async function recordAudit(db: Queryable, actor: Actor, entry: AuditEntry): Promise<void> {
   await db.insert(auditLog).values({
     actorId: entry.actorId === undefined ? actor.userId : entry.actorId,
-    actorRole: actor.role,
+    actorRole: entry.actorId === undefined ? actor.role : (entry.actorRole ?? null),
     tenantId: entry.tenantId ?? null,
     action: entry.action,
     targetType: entry.targetType,

@@ -1,4 +1,4 @@
-const SECRET_KEY = /pass(word)?|secret|token|hash|totp|api[_-]?key|private|credential/i;
+const SECRET_KEY = /pass(word)?|secret|token|hash|totp|(^|_)key$|api[_-]?key|private|credential/i;
 
 /** Deep copy with every secret-looking field replaced, for before/after snapshots. */
 export function redactSecrets(value: unknown): unknown {

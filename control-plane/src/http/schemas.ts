@@ -23,7 +23,11 @@ export const Problem = Type.Object(
   { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem details' },
 );
 
-export const Uuid = Type.String({ format: 'uuid' });
+/** The pattern narrows format uuid, which also lets `urn:uuid:…` through: PostgreSQL refuses that form (a 500). */
+export const Uuid = Type.String({
+  format: 'uuid',
+  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+});
 export const Timestamp = Type.String({ format: 'date-time' });
 export const Empty = Type.Null({ description: 'No content' });
 

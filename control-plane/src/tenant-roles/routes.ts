@@ -3,7 +3,7 @@ import { actorOf } from '../auth/authenticate.ts';
 import type { ServiceContext } from '../context.ts';
 import { Empty, errorResponses, literals, Strict, Timestamp, Uuid } from '../http/schemas.ts';
 import type { App } from '../http/types.ts';
-import { AccessReasonHeaders, requireTenantRole, tenantAccessOf } from './guard.ts';
+import { AccessReasonHeaders, requireTenantRole } from './guard.ts';
 import { listMembers } from './queries.ts';
 import { tenantRoles } from './schema.ts';
 import { changeRole, grantRole, revokeRole, transferOwnership } from './service.ts';
@@ -70,13 +70,7 @@ export async function tenantRoleRoutes(app: App, ctx: ServiceContext) {
     },
     async (request, reply) => {
       const { tenantId } = request.params;
-      const member = await grantRole(
-        ctx,
-        actorOf(request),
-        tenantAccessOf(request).role,
-        tenantId,
-        request.body,
-      );
+      const member = await grantRole(ctx, actorOf(request), tenantId, request.body);
       return reply.code(201).send(await memberOf(tenantId, member.userId));
     },
   );
@@ -95,14 +89,7 @@ export async function tenantRoleRoutes(app: App, ctx: ServiceContext) {
     },
     async (request) => {
       const { tenantId, userId } = request.params;
-      await changeRole(
-        ctx,
-        actorOf(request),
-        tenantAccessOf(request).role,
-        tenantId,
-        userId,
-        request.body.role,
-      );
+      await changeRole(ctx, actorOf(request), tenantId, userId, request.body.role);
       return memberOf(tenantId, userId);
     },
   );
@@ -120,7 +107,7 @@ export async function tenantRoleRoutes(app: App, ctx: ServiceContext) {
     },
     async (request, reply) => {
       const { tenantId, userId } = request.params;
-      await revokeRole(ctx, actorOf(request), tenantAccessOf(request).role, tenantId, userId);
+      await revokeRole(ctx, actorOf(request), tenantId, userId);
       return reply.code(204).send(null);
     },
   );

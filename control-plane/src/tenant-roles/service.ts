@@ -22,13 +22,13 @@ const staffRoles: readonly TenantRole[] = ['finance', 'support', 'developer'];
 export type GrantableRole = Exclude<TenantRole, 'owner'>;
 
 /** Owners manage every non-owner role; managers manage staff roles only. */
-function assertMayManage(actorRole: TenantRole | null, role: TenantRole): void {
+function assertMayManage(actorRole: TenantRole, role: TenantRole): void {
   if (role === 'owner') {
     throw problem.conflict('owner-protected', 'The owner role changes hands only by ownership transfer.');
   }
   if (actorRole === 'owner') return;
   if (actorRole === 'manager' && staffRoles.includes(role)) return;
-  throw problem.forbidden('tenant-role', `A ${actorRole ?? 'non-member'} may not manage ${role}s.`);
+  throw problem.forbidden('tenant-role', `A ${actorRole} may not manage ${role}s.`);
 }
 
 /** Role limits are checked against the roster as it will be, under the tenant row lock. */
@@ -55,12 +55,19 @@ async function assertWithinLimits(tx: Tx, tenantId: string, changes: Map<string,
   }
 }
 
-async function lockLiveTenant(tx: Tx, tenantId: string) {
+/**
+ * Locks the tenant row and reads the caller's role under that lock. The route's guard
+ * checked the role earlier; a concurrent change (a revoke, an ownership transfer) may have
+ * altered it since, so every decision here uses the role as it is now.
+ */
+async function lockForRoleChange(tx: Tx, tenantId: string, actor: Actor) {
   const tenant = await lockTenant(tx, tenantId);
   if (!tenant) throw problem.notFound(`No tenant ${tenantId}.`);
   if (tenant.status === 'closed')
     throw problem.conflict('tenant-closed', 'A closed tenant cannot be changed.');
-  return tenant;
+  const membership = actor.userId ? await findMembership(tx, tenantId, actor.userId) : undefined;
+  if (!membership) throw problem.forbidden('tenant-role', 'You no longer have a role in this tenant.');
+  return { tenant, actorRole: membership.role };
 }
 
 function memberView(member: MemberRow) {
@@ -75,13 +82,12 @@ function memberView(member: MemberRow) {
 export function grantRole(
   ctx: ServiceContext,
   actor: Actor,
-  actorRole: TenantRole | null,
   tenantId: string,
   input: { email: string; role: GrantableRole },
 ): Promise<MemberRow> {
-  assertMayManage(actorRole, input.role);
   return ctx.db.transaction(async (tx) => {
-    await lockLiveTenant(tx, tenantId);
+    const { actorRole } = await lockForRoleChange(tx, tenantId, actor);
+    assertMayManage(actorRole, input.role);
     const user = await findUserByEmail(tx, normalizeEmail(input.email));
     if (!user) throw problem.notFound('No platform account has that email; they must register first.');
     if (await findMembership(tx, tenantId, user.id)) {
@@ -108,13 +114,12 @@ export function grantRole(
 export function changeRole(
   ctx: ServiceContext,
   actor: Actor,
-  actorRole: TenantRole | null,
   tenantId: string,
   userId: string,
   role: GrantableRole,
 ): Promise<MemberRow> {
   return ctx.db.transaction(async (tx) => {
-    await lockLiveTenant(tx, tenantId);
+    const { actorRole } = await lockForRoleChange(tx, tenantId, actor);
     const current = await findMembership(tx, tenantId, userId);
     if (!current) throw problem.notFound('That account has no role in this tenant.');
     assertMayManage(actorRole, current.role);
@@ -136,12 +141,11 @@ export function changeRole(
 export function revokeRole(
   ctx: ServiceContext,
   actor: Actor,
-  actorRole: TenantRole | null,
   tenantId: string,
   userId: string,
 ): Promise<void> {
   return ctx.db.transaction(async (tx) => {
-    await lockLiveTenant(tx, tenantId);
+    const { actorRole } = await lockForRoleChange(tx, tenantId, actor);
     const current = await findMembership(tx, tenantId, userId);
     if (!current) throw problem.notFound('That account has no role in this tenant.');
     if (current.role === 'owner') {
@@ -172,7 +176,13 @@ export function transferOwnership(
   newOwnerId: string,
 ): Promise<void> {
   return ctx.db.transaction(async (tx) => {
-    const tenant = await lockLiveTenant(tx, tenantId);
+    const { tenant, actorRole } = await lockForRoleChange(tx, tenantId, actor);
+    if (actorRole !== 'owner') {
+      throw problem.forbidden(
+        'tenant-role',
+        'Only the owner may transfer ownership, and you no longer own it.',
+      );
+    }
     const oldOwnerId = tenant.ownerId;
     if (newOwnerId === oldOwnerId)
       throw problem.conflict('already-owner', 'That account already owns this tenant.');

@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 // Brings in the `hide` schema keyword that keeps health endpoints out of OpenAPI.
 import type {} from '@fastify/swagger';
+import { Ajv, type AnySchema } from 'ajv';
+import ajvFormats from 'ajv-formats';
 import {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  type FastifySchemaCompiler,
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
@@ -71,14 +75,11 @@ export function serverOptions(options: {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    ajv: {
-      customOptions: {
-        // Unknown fields are refused (schemas say additionalProperties: false), not dropped.
-        removeAdditional: false,
-        allErrors: true,
-        coerceTypes: 'array',
-        useDefaults: true,
-      },
+    // Errors fastify raises before routing (a malformed URL, an overlong path parameter) are
+    // problem+json too; left alone, fastify answers them with its own JSON shape.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      sendProblem(reply, request, frameworkProblem(error, error.statusCode ?? 400));
     },
   } satisfies FastifyServerOptions;
 }
@@ -99,21 +100,39 @@ function fieldErrorsFromValidation(error: FastifyError): FieldError[] {
   });
 }
 
-/** Finds the first string containing a NUL byte, which PostgreSQL text cannot store. */
-function findNulByte(value: unknown, path: string): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
-  if (Array.isArray(value)) {
-    for (const [index, item] of value.entries()) {
-      const found = findNulByte(item, `${path}.${index}`);
-      if (found) return found;
-    }
-  } else if (value && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      const found = findNulByte(item, `${path}.${key}`);
-      if (found) return found;
-    }
+/** Deeper than any route's schema goes; walking deeper input could overflow the stack (a 500). */
+const MAX_INPUT_DEPTH = 32;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Finds the first part of the input that cannot be stored as sent: a string with a NUL byte
+ * (PostgreSQL text refuses it), a string with a lone surrogate (UTF-8 cannot encode it; it
+ * would be silently replaced), or nesting deeper than MAX_INPUT_DEPTH.
+ */
+function findUnstorable(value: unknown, path: string, depth = 0): FieldError | undefined {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) return { field: path, message: 'contains a NUL byte' };
+    if (LONE_SURROGATE.test(value)) return { field: path, message: 'is not well-formed Unicode' };
+    return undefined;
+  }
+  if (!value || typeof value !== 'object') return undefined;
+  if (depth >= MAX_INPUT_DEPTH) {
+    return { field: path, message: `is nested more than ${MAX_INPUT_DEPTH} levels deep` };
+  }
+  for (const [key, item] of Array.isArray(value) ? value.entries() : Object.entries(value)) {
+    const found = findUnstorable(item, `${path}.${key}`, depth + 1);
+    if (found) return found;
   }
   return undefined;
+}
+
+/** A fastify 4xx as a problem: FST_ERR_CTP_BODY_TOO_LARGE → /problems/ctp-body-too-large, "Payload Too Large". */
+function frameworkProblem(error: FastifyError, status: number): ProblemError {
+  const code = (error.code ?? 'bad-request')
+    .replace(/^FST_ERR_/, '')
+    .toLowerCase()
+    .replaceAll('_', '-');
+  return new ProblemError(status, code, STATUS_CODES[status] ?? 'Bad Request', error.message);
 }
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: ProblemError) {
@@ -131,10 +150,28 @@ export interface FoundationOptions {
 }
 
 /**
+ * Two validators: request bodies are JSON and keep their types — `true` is not the string
+ * "true" and a bare string is not a one-element array; query strings, path parameters and
+ * headers arrive as text and are coerced to the types their schemas declare. Both refuse
+ * unknown fields (schemas say additionalProperties: false) instead of dropping them.
+ */
+// ajv-formats is CommonJS with `exports.default`; under NodeNext its default import is the module.
+const addFormats = ajvFormats as unknown as typeof ajvFormats.default;
+
+function validatorCompiler(): FastifySchemaCompiler<AnySchema> {
+  const options = { removeAdditional: false, allErrors: true, useDefaults: true, strict: false } as const;
+  const bodies = addFormats(new Ajv({ ...options, coerceTypes: false }));
+  const text = addFormats(new Ajv({ ...options, coerceTypes: 'array' }));
+  return ({ schema, httpPart }) => (httpPart === 'body' ? bodies : text).compile(schema);
+}
+
+/**
  * Error handling (RFC 9457 everywhere), NUL-byte refusal, request ids on responses,
  * request metrics and the health endpoints. Registered on the root instance.
  */
 export function registerFoundation(app: FastifyInstance, options: FoundationOptions): Registry {
+  app.setValidatorCompiler(validatorCompiler());
+  app.removeContentTypeParser('text/plain');
   const registry = new Registry();
   registry.setDefaultLabels({ service: options.service });
   collectDefaultMetrics({ register: registry });
@@ -165,9 +202,8 @@ export function registerFoundation(app: FastifyInstance, options: FoundationOpti
       ['query', request.query],
       ['params', request.params],
     ] as const) {
-      const field = findNulByte(value, part);
-      if (field)
-        throw problem.validation(`${field} contains a NUL byte`, [{ field, message: 'contains a NUL byte' }]);
+      const found = findUnstorable(value, part);
+      if (found) throw problem.validation(`${found.field} ${found.message}`, [found]);
     }
   });
 
@@ -190,11 +226,7 @@ export function registerFoundation(app: FastifyInstance, options: FoundationOpti
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      const code = (error.code ?? 'bad-request')
-        .replace(/^FST_ERR_/, '')
-        .toLowerCase()
-        .replaceAll('_', '-');
-      return sendProblem(reply, request, new ProblemError(status, code, 'Bad request', error.message));
+      return sendProblem(reply, request, frameworkProblem(error, status));
     }
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(
