@@ -21,6 +21,18 @@ export interface AppDependencies extends ServiceContext {
   logStream?: DestinationStream;
 }
 
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered on the app (HEAD routes included), for tests and tooling. */
+    routeTable: readonly RouteEntry[];
+  }
+}
+
 export async function buildApp(deps: AppDependencies): Promise<App> {
   const { config } = deps;
   const app = Fastify(
@@ -31,6 +43,12 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       logStream: deps.logStream,
     }),
   ).withTypeProvider<TypeBoxTypeProvider>();
+
+  const routeTable: RouteEntry[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
+  });
 
   await app.register(swagger, {
     openapi: {
