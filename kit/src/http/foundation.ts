@@ -149,15 +149,15 @@ export interface FoundationOptions {
   readiness: () => Promise<string[]>;
 }
 
+// ajv-formats is CommonJS with `exports.default`; under NodeNext its default import is the module.
+const addFormats = ajvFormats as unknown as typeof ajvFormats.default;
+
 /**
  * Two validators: request bodies are JSON and keep their types — `true` is not the string
  * "true" and a bare string is not a one-element array; query strings, path parameters and
  * headers arrive as text and are coerced to the types their schemas declare. Both refuse
  * unknown fields (schemas say additionalProperties: false) instead of dropping them.
  */
-// ajv-formats is CommonJS with `exports.default`; under NodeNext its default import is the module.
-const addFormats = ajvFormats as unknown as typeof ajvFormats.default;
-
 function validatorCompiler(): FastifySchemaCompiler<AnySchema> {
   const options = { removeAdditional: false, allErrors: true, useDefaults: true, strict: false } as const;
   const bodies = addFormats(new Ajv({ ...options, coerceTypes: false }));
@@ -166,8 +166,8 @@ function validatorCompiler(): FastifySchemaCompiler<AnySchema> {
 }
 
 /**
- * Error handling (RFC 9457 everywhere), NUL-byte refusal, request ids on responses,
- * request metrics and the health endpoints. Registered on the root instance.
+ * Validation, error handling (RFC 9457 everywhere), refusal of unstorable input, request
+ * ids on responses, request metrics and the health endpoints. Registered on the root instance.
  */
 export function registerFoundation(app: FastifyInstance, options: FoundationOptions): Registry {
   app.setValidatorCompiler(validatorCompiler());
