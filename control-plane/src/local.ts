@@ -1,7 +1,11 @@
 import { existsSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '@amanat/kit/postgres/embedded';
+import {
+  type EmbeddedPostgresHandle,
+  isProcessAlive,
+  startEmbeddedPostgres,
+} from '@amanat/kit/postgres/embedded';
 import { databaseUrl, withAdminClient } from '@amanat/kit/postgres/test-databases';
 import { Keyring } from '@amanat/kit/secrets/keyring';
 import { findUserByEmail } from './accounts/queries.ts';
@@ -24,19 +28,10 @@ interface DevState {
   admin: { email: string; password: string; totpSecret: string };
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function refuseSecondInstance(): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number(await readFile(pidFile, 'utf8'));
-  if (Number.isInteger(pid) && pid !== process.pid && isRunning(pid)) {
+  if (Number.isInteger(pid) && pid !== process.pid && isProcessAlive(pid)) {
     console.error(`Amanat Shops is already running locally (pid ${pid}). Stop it with Ctrl-C first.`);
     process.exit(1);
   }

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, ilike, or, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, ilike, inArray, or, type SQL } from 'drizzle-orm';
 import type { Queryable } from '../db/client.ts';
 import { tenantMembers } from '../tenant-roles/schema.ts';
 import { type IsolationMode, type TenantStatus, type TenantTier, tenants } from './schema.ts';
@@ -77,35 +77,29 @@ export async function listTenants(
     const pattern = `%${escapeLike(filter.q)}%`;
     conditions.push(or(ilike(tenants.slug, pattern), ilike(tenants.displayName, pattern)) as SQL);
   }
+  if (filter.member_id) {
+    conditions.push(
+      inArray(
+        tenants.id,
+        db
+          .select({ tenantId: tenantMembers.tenantId })
+          .from(tenantMembers)
+          .where(eq(tenantMembers.userId, filter.member_id)),
+      ),
+    );
+  }
   const where = and(...conditions);
   const descending = page.sort.startsWith('-');
   const column = sortColumns[page.sort.replace(/^-/, '') as keyof typeof sortColumns];
   const order = [descending ? desc(column) : asc(column), asc(tenants.id)];
 
-  const base = filter.member_id
-    ? db
-        .select({ tenant: tenants })
-        .from(tenants)
-        .innerJoin(
-          tenantMembers,
-          and(eq(tenantMembers.tenantId, tenants.id), eq(tenantMembers.userId, filter.member_id)),
-        )
-    : db.select({ tenant: tenants }).from(tenants);
-  const rows = await base
+  const rows = await db
+    .select()
+    .from(tenants)
     .where(where)
     .orderBy(...order)
     .limit(page.limit)
     .offset(page.offset);
-
-  const countBase = filter.member_id
-    ? db
-        .select({ total: count() })
-        .from(tenants)
-        .innerJoin(
-          tenantMembers,
-          and(eq(tenantMembers.tenantId, tenants.id), eq(tenantMembers.userId, filter.member_id)),
-        )
-    : db.select({ total: count() }).from(tenants);
-  const [totals] = await countBase.where(where);
-  return { items: rows.map((row) => row.tenant), total: totals?.total ?? 0 };
+  const [totals] = await db.select({ total: count() }).from(tenants).where(where);
+  return { items: rows, total: totals?.total ?? 0 };
 }

@@ -5,15 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isProcessAlive } from './embedded.ts';
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -39,10 +31,10 @@ describe('embedded PostgreSQL', () => {
     });
     expect(started).toBe(true);
     const postmasterPid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    expect(alive(postmasterPid)).toBe(true);
+    expect(isProcessAlive(postmasterPid)).toBe(true);
 
     owner.kill('SIGKILL');
-    expect(await waitFor(() => !alive(postmasterPid), 15_000)).toBe(true);
+    expect(await waitFor(() => !isProcessAlive(postmasterPid), 15_000)).toBe(true);
     // The guardian also removes an ephemeral data directory once the server is down.
     expect(await waitFor(() => !existsSync(dataDir), 5_000)).toBe(true);
   }, 120_000);

@@ -53,10 +53,11 @@ async function stopStalePostmaster(dataDir: string): Promise<void> {
   } catch {
     return;
   }
-  for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 100 && isProcessAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
-function isAlive(pid: number): boolean {
+/** True while a process with this pid exists (signal 0 probes without signalling). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
