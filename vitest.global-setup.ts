@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { migrateControlPlane } from './control-plane/src/db/migrate.ts';
+import { migrateDataPlane } from './data-plane/src/db/migrate.ts';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from './kit/src/postgres/embedded.ts';
 import { createTemplateDatabase, dropDatabase } from './kit/src/postgres/test-databases.ts';
 
@@ -24,13 +25,14 @@ export default async function setup(project: TestProject) {
     adminUrl = server.adminUrl;
   }
   const runId = randomBytes(4).toString('hex');
-  const controlPlaneTemplate = `tpl_control_plane_${runId}`;
-  await createTemplateDatabase(adminUrl, controlPlaneTemplate, migrateControlPlane);
+  const templates = { controlPlane: `tpl_control_plane_${runId}`, dataPlane: `tpl_data_plane_${runId}` };
+  await createTemplateDatabase(adminUrl, templates.controlPlane, migrateControlPlane);
+  await createTemplateDatabase(adminUrl, templates.dataPlane, migrateDataPlane);
 
-  provideTestDatabases(project, adminUrl, { controlPlane: controlPlaneTemplate });
+  provideTestDatabases(project, adminUrl, templates);
 
   return async () => {
     if (server) await server.stop();
-    else await dropDatabase(adminUrl, controlPlaneTemplate);
+    else for (const template of Object.values(templates)) await dropDatabase(adminUrl, template);
   };
 }

@@ -1,4 +1,6 @@
 import { registerFoundation, serverOptions } from '@amanat/kit/http/foundation';
+import { Problem } from '@amanat/kit/http/schemas';
+import type { App } from '@amanat/kit/http/types';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -9,9 +11,7 @@ import { accountRoutes } from './accounts/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { registerAuthentication } from './auth/authenticate.ts';
 import type { ServiceContext } from './context.ts';
-import { migrationsAreCurrent } from './db/migrate.ts';
-import { Problem } from './http/schemas.ts';
-import type { App } from './http/types.ts';
+import { controlPlaneMigrationsAreCurrent } from './db/migrate.ts';
 import { tenantRoleRoutes } from './tenant-roles/routes.ts';
 import { tenantRoutes } from './tenants/routes.ts';
 
@@ -76,7 +76,9 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     service: 'control-plane',
     readiness: async () => {
       await deps.pool.query('SELECT 1');
-      return (await migrationsAreCurrent(deps.pool)) ? [] : ['database migrations are not current'];
+      return (await controlPlaneMigrationsAreCurrent(deps.pool))
+        ? []
+        : ['database migrations are not current'];
     },
   });
   registerAuthentication(app, deps);

@@ -1,10 +1,10 @@
 import { problem } from '@amanat/kit/http/problem';
+import { Empty, errorResponses, literals, Strict, Timestamp, Uuid } from '@amanat/kit/http/schemas';
+import type { App } from '@amanat/kit/http/types';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { actorOf, authOf, REFRESH_COOKIE, requireUser, SESSION_COOKIE } from '../auth/authenticate.ts';
 import type { ServiceContext } from '../context.ts';
-import { Empty, errorResponses, literals, Strict, Timestamp, Uuid } from '../http/schemas.ts';
-import type { App } from '../http/types.ts';
 import { platformRoles } from './schema.ts';
 import {
   confirmMfaEnrolment,

@@ -1,8 +1,8 @@
+import { errorResponses, Strict, Timestamp, Uuid } from '@amanat/kit/http/schemas';
+import type { App } from '@amanat/kit/http/types';
 import { Type } from 'typebox';
 import { requirePlatformAdmin } from '../auth/authenticate.ts';
 import type { ServiceContext } from '../context.ts';
-import { errorResponses, Strict, Timestamp, Uuid } from '../http/schemas.ts';
-import type { App } from '../http/types.ts';
 import { queryAudit } from './queries.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>

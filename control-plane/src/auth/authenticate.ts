@@ -1,10 +1,10 @@
 import { problem } from '@amanat/kit/http/problem';
+import type { App } from '@amanat/kit/http/types';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { findLiveSessionByAccessHash, type SessionRow, type UserRow } from '../accounts/queries.ts';
 import { hashToken } from '../accounts/tokens.ts';
 import type { Actor } from '../audit/record.ts';
 import type { ServiceContext } from '../context.ts';
-import type { App } from '../http/types.ts';
 
 export const SESSION_COOKIE = '__Host-session';
 export const REFRESH_COOKIE = '__Host-refresh';

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import type { App } from '@amanat/kit/http/types';
 import { cloneDatabase } from '@amanat/kit/postgres/test-databases';
 import { Keyring } from '@amanat/kit/secrets/keyring';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -6,7 +7,6 @@ import { buildApp } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { connect } from '../db/client.ts';
 import { PASSWORD, uniqueEmail } from '../testing/harness.ts';
-import type { App } from './types.ts';
 
 const lines: Record<string, unknown>[] = [];
 const capture = new Writable({

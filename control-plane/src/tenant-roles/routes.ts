@@ -1,8 +1,8 @@
+import { Empty, errorResponses, literals, Strict, Timestamp, Uuid } from '@amanat/kit/http/schemas';
+import type { App } from '@amanat/kit/http/types';
 import { type Static, Type } from 'typebox';
 import { actorOf } from '../auth/authenticate.ts';
 import type { ServiceContext } from '../context.ts';
-import { Empty, errorResponses, literals, Strict, Timestamp, Uuid } from '../http/schemas.ts';
-import type { App } from '../http/types.ts';
 import { AccessReasonHeaders, requireTenantRole } from './guard.ts';
 import { listMembers } from './queries.ts';
 import { tenantRoles } from './schema.ts';

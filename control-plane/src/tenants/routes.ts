@@ -1,8 +1,8 @@
+import { errorResponses, literals, Strict, Timestamp, Uuid } from '@amanat/kit/http/schemas';
+import type { App } from '@amanat/kit/http/types';
 import { Type } from 'typebox';
 import { actorOf, authOf, requirePlatformAdmin, requireUser } from '../auth/authenticate.ts';
 import type { ServiceContext } from '../context.ts';
-import { errorResponses, literals, Strict, Timestamp, Uuid } from '../http/schemas.ts';
-import type { App } from '../http/types.ts';
 import { AccessReasonHeaders, requireTenantRole, tenantAccessOf } from '../tenant-roles/guard.ts';
 import { tenantRoles } from '../tenant-roles/schema.ts';
 import { listTenants, tenantSorts } from './queries.ts';

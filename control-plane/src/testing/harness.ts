@@ -1,4 +1,5 @@
 import '@amanat/kit/postgres/vitest-context';
+import type { App } from '@amanat/kit/http/types';
 import { cloneDatabase } from '@amanat/kit/postgres/test-databases';
 import { Keyring } from '@amanat/kit/secrets/keyring';
 import { count } from 'drizzle-orm';
@@ -10,7 +11,6 @@ import { buildApp } from '../app.ts';
 import { auditLog } from '../audit/schema.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { connect } from '../db/client.ts';
-import type { App } from '../http/types.ts';
 
 export interface SignedIn {
   id: string;

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Type } from 'typebox';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadEnv } from './env.ts';
@@ -16,6 +19,17 @@ describe('loadEnv', () => {
       TRUST_PROXY: true,
     });
     expect(loadEnv(schema, { DATABASE_URL: 'postgres://x' }).PORT).toBe(3000);
+  });
+
+  it('reads NAME_FILE from a mounted file, and names an unreadable one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'env-test-'));
+    writeFileSync(join(dir, 'url'), 'postgres://from-file\n');
+    expect(loadEnv(schema, { DATABASE_URL_FILE: join(dir, 'url') }).DATABASE_URL).toBe(
+      'postgres://from-file',
+    );
+    expect(() => loadEnv(schema, { DATABASE_URL_FILE: join(dir, 'missing') })).toThrow(
+      /^DATABASE_URL_FILE names/,
+    );
   });
 
   it('names a missing variable in one line', () => {

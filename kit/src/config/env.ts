@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Static, TObject } from 'typebox';
 import { Value } from 'typebox/value';
 
@@ -5,15 +6,26 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** `NAME_FILE=/path` reads NAME from a mounted file (Kubernetes Secrets), trailing newline dropped. */
+function fromMountedFile(name: string, path: string | undefined): string | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new ConfigError(`${name}_FILE names ${path}, which cannot be read: ${(error as Error).message}`);
+  }
+}
+
 /**
  * Reads and validates configuration from environment variables against a TypeBox schema
  * whose property names are the variable names. The first problem found is reported in
  * one line naming the variable, so start-up fails with a message an operator can act on.
+ * Every variable may instead be given as a file path in `<NAME>_FILE`.
  */
 export function loadEnv<T extends TObject>(schema: T, env: NodeJS.ProcessEnv = process.env): Static<T> {
   const raw: Record<string, unknown> = {};
   for (const name of Object.keys(schema.properties)) {
-    const value = env[name];
+    const value = env[name] ?? fromMountedFile(name, env[`${name}_FILE`]);
     if (value !== undefined && value !== '') raw[name] = value;
   }
   const withDefaults = Value.Default(schema, raw);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import { hostname } from 'node:os';
 // Brings in the `hide` schema keyword that keeps health endpoints out of OpenAPI.
 import type {} from '@fastify/swagger';
 import { Ajv, type AnySchema } from 'ajv';
@@ -61,11 +62,16 @@ export function serverOptions(options: {
   bodyLimit: number;
   trustProxy: boolean;
   logStream?: DestinationStream | undefined;
+  /** Fields on every log line, e.g. a data plane's tenantId. */
+  logBindings?: Record<string, string>;
 }) {
   return {
     logger: {
       level: options.logLevel,
       redact: { paths: redactedLogPaths, censor: '[REDACTED]' },
+      ...(options.logBindings
+        ? { base: { pid: process.pid, hostname: hostname(), ...options.logBindings } }
+        : {}),
       ...(options.logStream ? { stream: options.logStream } : {}),
     },
     bodyLimit: options.bodyLimit,

@@ -1,0 +1,44 @@
+import { ConfigError } from '@amanat/kit/config/env';
+import { buildDataPlaneApp } from './app.ts';
+import { type DataPlaneConfig, loadDataPlaneConfig } from './config.ts';
+import { connect } from './db/client.ts';
+import { dataPlaneMigrationsAreCurrent, migrateDataPlane } from './db/migrate.ts';
+import { ensureSettings } from './settings/service.ts';
+
+function configOrExit(): DataPlaneConfig {
+  try {
+    return loadDataPlaneConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`data-plane: invalid configuration: ${error.message}`);
+    process.exit(78);
+  }
+}
+
+/** Starts one tenant's data plane from its configuration contract. Returns a stopper. */
+export async function startDataPlane(config: DataPlaneConfig) {
+  if (config.MIGRATE_ON_START) await migrateDataPlane(config.DATABASE_URL);
+  const { db, pool } = connect(config.DATABASE_URL);
+  const ctx = { db, config, tenantId: config.TENANT_ID };
+  if (await dataPlaneMigrationsAreCurrent(pool).catch(() => false)) await ensureSettings(ctx);
+  const app = await buildDataPlaneApp({ ...ctx, pool });
+  const address = await app.listen({ host: config.HOST, port: config.PORT });
+  return {
+    app,
+    address,
+    async stop() {
+      await app.close();
+      await pool.end();
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const running = await startDataPlane(configOrExit());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      running.app.log.info({ signal }, 'shutting down');
+      void running.stop().then(() => process.exit(0));
+    });
+  }
+}
