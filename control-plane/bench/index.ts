@@ -12,6 +12,7 @@ import { createPlatformAdmin } from '../src/accounts/service.ts';
 import { currentTotpCode, newTotpSecret } from '../src/accounts/totp.ts';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
+import { generateSigningKeyJson } from '../src/data-plane-access/signing.ts';
 import { connect } from '../src/db/client.ts';
 import { migrateControlPlane } from '../src/db/migrate.ts';
 
@@ -22,7 +23,12 @@ const server = await startEmbeddedPostgres({
 await withAdminClient(server.adminUrl, (client) => client.query('CREATE DATABASE bench'));
 const url = databaseUrl(server.adminUrl, 'bench');
 await migrateControlPlane(url);
-const config = loadConfig({ DATABASE_URL: url, SECRETS_KEYS: Keyring.generateSpec(), LOG_LEVEL: 'silent' });
+const config = loadConfig({
+  DATABASE_URL: url,
+  SECRETS_KEYS: Keyring.generateSpec(),
+  DATA_PLANE_SIGNING_KEY: await generateSigningKeyJson('bench'),
+  LOG_LEVEL: 'silent',
+});
 const { db, pool } = connect(url, 20);
 const app = await buildApp({ db, pool, config });
 await app.ready();

@@ -11,6 +11,8 @@ import { accountRoutes } from './accounts/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { registerAuthentication } from './auth/authenticate.ts';
 import type { ServiceContext } from './context.ts';
+import { dataPlaneAccessRoutes } from './data-plane-access/routes.ts';
+import { loadSigningKey } from './data-plane-access/signing.ts';
 import { controlPlaneMigrationsAreCurrent } from './db/migrate.ts';
 import { tenantRoleRoutes } from './tenant-roles/routes.ts';
 import { tenantRoutes } from './tenants/routes.ts';
@@ -35,6 +37,7 @@ declare module 'fastify' {
 
 export async function buildApp(deps: AppDependencies): Promise<App> {
   const { config } = deps;
+  const signingKey = await loadSigningKey(config.DATA_PLANE_SIGNING_KEY);
   const app = Fastify(
     serverOptions({
       logLevel: config.LOG_LEVEL,
@@ -89,6 +92,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     await tenantRoutes(typed, deps);
     await tenantRoleRoutes(typed, deps);
     await auditRoutes(typed, deps);
+    await dataPlaneAccessRoutes(typed, deps, signingKey);
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -12,6 +12,10 @@ export const ConfigSchema = Type.Object({
     pattern: '^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=]{43,44}(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=]{43,44})*$',
     description: 'comma-separated id:base64(32-byte key) list; the first key seals new secrets',
   }),
+  DATA_PLANE_SIGNING_KEY: Type.String({
+    minLength: 2,
+    description: "Ed25519 private JWK (JSON, with kid) that signs staff tokens for tenants' data planes",
+  }),
   HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'interface to listen on' }),
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535, description: 'TCP port to listen on' }),
   LOG_LEVEL: Type.Union(

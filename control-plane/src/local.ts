@@ -12,6 +12,7 @@ import { findUserByEmail } from './accounts/queries.ts';
 import { createPlatformAdmin } from './accounts/service.ts';
 import { newTotpSecret } from './accounts/totp.ts';
 import { loadConfig } from './config.ts';
+import { generateSigningKeyJson } from './data-plane-access/signing.ts';
 import { startControlPlane } from './main.ts';
 
 /**
@@ -25,6 +26,7 @@ const devStateFile = `${dataRoot}dev-state.json`;
 
 interface DevState {
   secretsKeys: string;
+  dataPlaneSigningKey: string;
   admin: { email: string; password: string; totpSecret: string };
 }
 
@@ -38,9 +40,18 @@ async function refuseSecondInstance(): Promise<void> {
 }
 
 async function devState(): Promise<DevState> {
-  if (existsSync(devStateFile)) return JSON.parse(await readFile(devStateFile, 'utf8')) as DevState;
+  if (existsSync(devStateFile)) {
+    const saved = JSON.parse(await readFile(devStateFile, 'utf8')) as Partial<DevState> &
+      Omit<DevState, 'dataPlaneSigningKey'>;
+    if (saved.dataPlaneSigningKey) return saved as DevState;
+    // State written before staff tokens existed: add the signing key, keep everything else.
+    const upgraded = { ...saved, dataPlaneSigningKey: await generateSigningKeyJson('dev1') };
+    await writeFile(devStateFile, JSON.stringify(upgraded, null, 2), { mode: 0o600 });
+    return upgraded;
+  }
   const state: DevState = {
     secretsKeys: Keyring.generateSpec('dev1'),
+    dataPlaneSigningKey: await generateSigningKeyJson('dev1'),
     admin: {
       email: 'admin@shops.localhost',
       password: `dev-${Keyring.generateSpec()
@@ -78,6 +89,7 @@ async function main() {
 
   const config = loadConfig({
     SECRETS_KEYS: state.secretsKeys,
+    DATA_PLANE_SIGNING_KEY: state.dataPlaneSigningKey,
     PORT: '3000',
     ...process.env,
     DATABASE_URL: url,

@@ -1,9 +1,9 @@
 import { ProblemError, problem } from '@amanat/kit/http/problem';
+import { hashPassword, verifyPassword } from '@amanat/kit/passwords';
 import type { Actor } from '../audit/record.ts';
 import { recordAudit } from '../audit/record.ts';
 import type { ServiceContext } from '../context.ts';
 import type { Queryable } from '../db/client.ts';
-import { hashPassword, verifyPassword } from './passwords.ts';
 import {
   clearFailures,
   countRecentFailures,

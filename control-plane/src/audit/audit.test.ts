@@ -275,6 +275,22 @@ const cases: Record<string, () => Promise<MutationCase>> = {
     };
   },
 
+  'POST /tenants/:tenantId/data-plane-token': async () => {
+    const tenantId = await freshTenant();
+    return {
+      as: owner,
+      params: { tenantId },
+      status: 201,
+      row: () => ({
+        action: 'data_plane.token_issued',
+        actorId: owner.id,
+        tenantId,
+        targetId: tenantId,
+        after: expect.objectContaining({ role: 'owner' }),
+      }),
+    };
+  },
+
   'POST /admin/tenants': async () => ({
     as: admin,
     payload: {

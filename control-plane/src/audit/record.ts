@@ -1,6 +1,6 @@
+import { redactSecrets } from '@amanat/kit/audit/redact';
 import type { PlatformRole } from '../accounts/schema.ts';
 import type { Queryable } from '../db/client.ts';
-import { redactSecrets } from '@amanat/kit/audit/redact';
 import { auditLog } from './schema.ts';
 
 /** Who is acting, as the service layer sees it: taken from the authenticated request. */

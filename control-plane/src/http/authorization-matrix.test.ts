@@ -63,6 +63,8 @@ const matrix: Record<string, readonly number[]> = {
   'PATCH /tenants/:tenantId/members/:userId':   [401, 404,  404,  200,  200, 403, 403, 403, 404,  404],
   'DELETE /tenants/:tenantId/members/:userId':  [401, 404,  404,  204,  204, 403, 403, 403, 404,  404],
   'POST /tenants/:tenantId/ownership':          [401, 404,  404,  200,  403, 403, 403, 403, 404,  404],
+  'POST /tenants/:tenantId/data-plane-token':   [401, 404,  404,  201,  201, 201, 201, 201, 404,  404],
+  'GET /.well-known/jwks.json':                 [200, 200,  200,  200,  200, 200, 200, 200, 200,  200],
 
   'GET /admin/tenants':                         [401, 403,  403,  403,  403, 403, 403, 403, 200,  200],
   'POST /admin/tenants':                        [401, 403,  403,  403,  403, 403, 403, 403, 201,  201],
@@ -238,6 +240,9 @@ const requests: Record<string, (actor: ActorName) => Promise<Call>> = {
     params: { tenantId: await freshTenant() },
     payload: { user_id: sessions.manager.id },
   }),
+
+  'POST /tenants/:tenantId/data-plane-token': tenantOnly,
+  'GET /.well-known/jwks.json': nothing,
 
   'GET /admin/tenants': nothing,
   'POST /admin/tenants': async () => ({

@@ -5,6 +5,7 @@ import { Keyring } from '@amanat/kit/secrets/keyring';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../app.ts';
 import { loadConfig } from '../config.ts';
+import { generateSigningKeyJson } from '../data-plane-access/signing.ts';
 import { connect } from '../db/client.ts';
 import { PASSWORD, uniqueEmail } from '../testing/harness.ts';
 
@@ -23,6 +24,7 @@ beforeAll(async () => {
   const config = loadConfig({
     DATABASE_URL: database.url,
     SECRETS_KEYS: Keyring.generateSpec(),
+    DATA_PLANE_SIGNING_KEY: await generateSigningKeyJson('logs-test'),
     LOG_LEVEL: 'info',
   });
   const { db, pool } = connect(config.DATABASE_URL);

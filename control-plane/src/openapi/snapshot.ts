@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Keyring } from '@amanat/kit/secrets/keyring';
 import { buildApp } from '../app.ts';
 import { loadConfig } from '../config.ts';
+import { generateSigningKeyJson } from '../data-plane-access/signing.ts';
 import { connect } from '../db/client.ts';
 
 export const snapshotPath = fileURLToPath(new URL('../../openapi.json', import.meta.url));
@@ -11,6 +12,7 @@ export async function openApiDocument(): Promise<unknown> {
   const config = loadConfig({
     DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused',
     SECRETS_KEYS: Keyring.generateSpec(),
+    DATA_PLANE_SIGNING_KEY: await generateSigningKeyJson('snapshot'),
     LOG_LEVEL: 'silent',
   });
   const { db, pool } = connect(config.DATABASE_URL);

@@ -20,7 +20,11 @@ describe('secrets key rotation', () => {
     const rotatedSpec = `${Keyring.generateSpec('k2')},${oldSpec}`;
     const rotated = {
       db: cp.db,
-      config: loadConfig({ DATABASE_URL: cp.config.DATABASE_URL, SECRETS_KEYS: rotatedSpec }),
+      config: loadConfig({
+        DATABASE_URL: cp.config.DATABASE_URL,
+        SECRETS_KEYS: rotatedSpec,
+        DATA_PLANE_SIGNING_KEY: cp.config.DATA_PLANE_SIGNING_KEY,
+      }),
     };
 
     expect(await resealSecrets(rotated)).toEqual({ checked: 1, resealed: 1 });

@@ -10,6 +10,7 @@ import { currentTotpCode, newTotpSecret } from '../accounts/totp.ts';
 import { buildApp } from '../app.ts';
 import { auditLog } from '../audit/schema.ts';
 import { type Config, loadConfig } from '../config.ts';
+import { generateSigningKeyJson } from '../data-plane-access/signing.ts';
 import { connect } from '../db/client.ts';
 
 export interface SignedIn {
@@ -36,6 +37,7 @@ export async function startTestControlPlane(env: Record<string, string> = {}) {
   const config: Config = loadConfig({
     DATABASE_URL: database.url,
     SECRETS_KEYS: Keyring.generateSpec(),
+    DATA_PLANE_SIGNING_KEY: await generateSigningKeyJson('cp-test'),
     LOG_LEVEL: 'silent',
     ...env,
   });
