@@ -8,8 +8,14 @@ import Fastify from 'fastify';
 import type pg from 'pg';
 import type { DestinationStream } from 'pino';
 import { staffTokenVerifier } from './auth/staff.ts';
+import { buyerRoutes } from './buyers/routes.ts';
+import { catalogRoutes } from './catalog/routes.ts';
 import type { ServiceContext } from './context.ts';
+import { customerRoutes } from './customers/routes.ts';
 import { dataPlaneMigrationsAreCurrent } from './db/migrate.ts';
+import { webhookRoutes } from './events/routes.ts';
+import { commerceRoutes } from './orders/register.ts';
+import { overviewRoutes } from './overview/routes.ts';
 import { settingsRoutes } from './settings/routes.ts';
 
 export interface DataPlaneDependencies extends ServiceContext {
@@ -83,6 +89,12 @@ export async function buildDataPlaneApp(deps: DataPlaneDependencies): Promise<Ap
   await app.register(async (scoped) => {
     const typed = scoped.withTypeProvider<TypeBoxTypeProvider>();
     await settingsRoutes(typed, deps, verifyStaff);
+    await catalogRoutes(typed, deps, verifyStaff);
+    await buyerRoutes(typed, deps);
+    await customerRoutes(typed, deps, verifyStaff);
+    await overviewRoutes(typed, deps, verifyStaff);
+    await webhookRoutes(typed, deps, verifyStaff);
+    await commerceRoutes(typed, deps, verifyStaff);
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

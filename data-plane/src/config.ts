@@ -64,6 +64,11 @@ export const DataPlaneConfigSchema = Type.Object({
     minimum: 300,
     description: 'buyer session lifetime',
   }),
+  WEBHOOKS_ALLOW_HTTP_LOOPBACK: Type.Boolean({
+    default: false,
+    description:
+      'let outbound webhooks use http:// to loopback addresses (tests and local development only; otherwise https only)',
+  }),
   MIGRATE_ON_START: Type.Boolean({
     default: false,
     description:

@@ -3,6 +3,8 @@ import { buildDataPlaneApp } from './app.ts';
 import { type DataPlaneConfig, loadDataPlaneConfig } from './config.ts';
 import { connect } from './db/client.ts';
 import { dataPlaneMigrationsAreCurrent, migrateDataPlane } from './db/migrate.ts';
+import { startDispatcher } from './events/dispatcher.ts';
+import { startPaymentWindowWorker } from './orders/expiry.ts';
 import { ensureSettings } from './settings/service.ts';
 
 function configOrExit(): DataPlaneConfig {
@@ -23,10 +25,16 @@ export async function startDataPlane(config: DataPlaneConfig) {
   if (await dataPlaneMigrationsAreCurrent(pool).catch(() => false)) await ensureSettings(ctx);
   const app = await buildDataPlaneApp({ ...ctx, pool });
   const address = await app.listen({ host: config.HOST, port: config.PORT });
+  // Delivers outbox events to the shop's webhooks; stopped first so no round is cut short.
+  const dispatcher = startDispatcher(ctx, { log: app.log.child({ component: 'webhook-dispatcher' }) });
+  // Expires orders whose payment window closed and releases their stock.
+  const paymentWindow = startPaymentWindowWorker(ctx, app.log.child({ component: 'payment-window' }));
   return {
     app,
     address,
     async stop() {
+      await dispatcher.stop();
+      await paymentWindow.stop();
       await app.close();
       await pool.end();
     },

@@ -70,6 +70,11 @@ export const products = pgTable(
     foreignKey({ columns: [t.tenantId, t.categoryId], foreignColumns: [categories.tenantId, categories.id] }),
     index('products_tenant_status_idx').on(t.tenantId, t.status, t.createdAt),
     index('products_tenant_price_idx').on(t.tenantId, t.priceMinor),
+    // Storefront sorts read a page straight off an index instead of sorting the catalog.
+    index('products_tenant_status_price_idx').on(t.tenantId, t.status, t.priceMinor),
+    index('products_tenant_status_price_desc_idx').on(t.tenantId, t.status, t.priceMinor.desc().nullsLast()),
+    index('products_tenant_status_title_idx').on(t.tenantId, t.status, t.title),
+    index('products_tenant_category_idx').on(t.tenantId, t.categoryId),
     index('products_search_idx').using('gin', t.searchVector),
     index('products_title_trgm_idx').using('gin', sql`${t.title} gin_trgm_ops`),
     index('products_tags_idx').using('gin', t.tags),

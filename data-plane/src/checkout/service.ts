@@ -1,0 +1,365 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { type FieldError, problem } from '@amanat/kit/http/problem';
+import { and, eq, sql } from 'drizzle-orm';
+import { type Actor, recordAudit } from '../audit/record.ts';
+import { buyerAddresses } from '../buyers/schema.ts';
+import type { CurrentBuyer } from '../buyers/session.ts';
+import { priceLines } from '../catalog/pricing.ts';
+import type { ServiceContext } from '../context.ts';
+import type { Tx } from '../db/client.ts';
+import { emitEvent } from '../events/emit.ts';
+import { reserveStock } from '../inventory/service.ts';
+import { orderLines, orders, type ShippingAddress } from '../orders/schema.ts';
+import { applyTransition, orderAuditView, orderEventPayload } from '../orders/service.ts';
+import { storefrontOrderView } from '../orders/views.ts';
+import { payments } from '../payments/schema.ts';
+import { unprocessable } from '../payments/service.ts';
+import { railDisclosures } from '../settings/rails.ts';
+import type { PaymentRail } from '../settings/schema.ts';
+import { getSettings } from '../settings/service.ts';
+import { idempotencyKeys } from './schema.ts';
+
+/** Rails a buyer can check out with today; external_provider joins when its adapter does. */
+export const checkoutRails: readonly PaymentRail[] = ['amn_escrow', 'amn_direct', 'manual_invoice'];
+
+export interface CheckoutBody {
+  lines: { variant_id: string; quantity: number }[];
+  email?: string | undefined;
+  rail?: PaymentRail | undefined;
+  shipping_address?: ShippingAddress | undefined;
+  address_id?: string | undefined;
+  note?: string | undefined;
+}
+
+export interface CheckoutRequest {
+  buyer: CurrentBuyer | null;
+  idempotencyKey: string;
+  body: CheckoutBody;
+  requestId: string;
+}
+
+export type CheckoutResponseBody = ReturnType<typeof storefrontOrderView> & { access_token?: string };
+
+export interface CheckoutResult {
+  body: CheckoutResponseBody;
+  /** True when this is a retry answered from the idempotency record. */
+  replayed: boolean;
+}
+
+const SCOPE = 'checkout';
+
+/** Sorted keys, so one request always has one fingerprint. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, item]) => item !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([key, item]) => [key, canonical(item)]),
+    );
+  }
+  return value;
+}
+
+export function checkoutFingerprint(body: CheckoutBody, buyerId: string | null): string {
+  return createHash('sha256')
+    .update(JSON.stringify(canonical({ body, buyer: buyerId })))
+    .digest('hex');
+}
+
+export const hashOrderToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** Input rules the schema cannot express; checked before anything touches the database. */
+function checkShape(request: CheckoutRequest): void {
+  const { body, buyer } = request;
+  const errors: FieldError[] = [];
+  const seen = new Map<string, number>();
+  body.lines.forEach((line, index) => {
+    const id = line.variant_id.toLowerCase();
+    const first = seen.get(id);
+    if (first !== undefined) {
+      errors.push({
+        field: `body.lines.${index}.variant_id`,
+        message: `repeats line ${first}; raise its quantity instead`,
+      });
+    } else seen.set(id, index);
+  });
+  if (!buyer && !body.email)
+    errors.push({ field: 'body.email', message: 'is required for a guest checkout' });
+  if (buyer && body.email && body.email.toLowerCase() !== buyer.email.toLowerCase()) {
+    errors.push({
+      field: 'body.email',
+      message: "must be your account's email (or left out) when signed in",
+    });
+  }
+  if (body.address_id && !buyer) {
+    errors.push({ field: 'body.address_id', message: 'saved addresses need a signed-in buyer' });
+  }
+  if (body.address_id && body.shipping_address) {
+    errors.push({
+      field: 'body.address_id',
+      message: 'send either address_id or shipping_address, not both',
+    });
+  }
+  if (errors.length > 0) {
+    throw problem.validation(errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
+  }
+}
+
+/** Every category of the cart with all its ancestors (the category tree). */
+async function cartCategoryTree(tx: Tx, tenantId: string, categoryIds: string[]): Promise<Set<string>> {
+  if (categoryIds.length === 0) return new Set();
+  const result = await tx.execute<{ id: string }>(sql`
+    WITH RECURSIVE up AS (
+      SELECT id, parent_id FROM categories
+       WHERE tenant_id = ${tenantId} AND id = ANY(${`{${categoryIds.join(',')}}`}::uuid[])
+      UNION
+      SELECT c.id, c.parent_id FROM categories c JOIN up ON c.tenant_id = ${tenantId} AND c.id = up.parent_id
+    )
+    SELECT id FROM up`);
+  return new Set(result.rows.map((row) => row.id));
+}
+
+async function savedAddress(
+  tx: Tx,
+  tenantId: string,
+  buyerId: string,
+  addressId: string,
+): Promise<ShippingAddress> {
+  const [row] = await tx
+    .select()
+    .from(buyerAddresses)
+    .where(
+      and(
+        eq(buyerAddresses.tenantId, tenantId),
+        eq(buyerAddresses.buyerId, buyerId),
+        eq(buyerAddresses.id, addressId),
+      ),
+    );
+  if (!row) {
+    throw problem.validation('body.address_id is not one of your saved addresses', [
+      { field: 'body.address_id', message: 'is not one of your saved addresses' },
+    ]);
+  }
+  return {
+    recipient_name: row.recipientName,
+    line1: row.line1,
+    line2: row.line2,
+    city: row.city,
+    region: row.region,
+    postal_code: row.postalCode,
+    country: row.country,
+    phone: row.phone,
+  };
+}
+
+/**
+ * Places an order. In one transaction: claims the idempotency key (a concurrent request with
+ * the same key waits for this one, then answers from its record), prices every line from the
+ * catalog, enforces the shop's payment policy, creates the order, its lines and payment
+ * record, moves it draft → pending_payment, reserves the stock, and writes the outbox event
+ * and the audit row. Any refusal rolls back everything, the key included.
+ */
+export async function checkout(
+  ctx: ServiceContext,
+  request: CheckoutRequest,
+  now = new Date(),
+): Promise<CheckoutResult> {
+  checkShape(request);
+  const { body, buyer } = request;
+  const fingerprint = checkoutFingerprint(body, buyer?.id ?? null);
+  const sealingContext = `${ctx.tenantId}:${SCOPE}:${request.idempotencyKey}`;
+
+  return ctx.db.transaction(async (tx) => {
+    const [claimed] = await tx
+      .insert(idempotencyKeys)
+      .values({ tenantId: ctx.tenantId, scope: SCOPE, key: request.idempotencyKey, fingerprint })
+      .onConflictDoNothing()
+      .returning({ key: idempotencyKeys.key });
+    if (!claimed) {
+      const [existing] = await tx
+        .select()
+        .from(idempotencyKeys)
+        .where(
+          and(
+            eq(idempotencyKeys.tenantId, ctx.tenantId),
+            eq(idempotencyKeys.scope, SCOPE),
+            eq(idempotencyKeys.key, request.idempotencyKey),
+          ),
+        );
+      if (!existing?.responseBody) {
+        throw problem.conflict(
+          'idempotency-in-flight',
+          'A request with this Idempotency-Key is still being processed; retry shortly.',
+        );
+      }
+      if (existing.fingerprint !== fingerprint) {
+        throw unprocessable(
+          'idempotency-key-reused',
+          'This Idempotency-Key was already used for a different checkout; use a new key for a new order.',
+          [{ field: 'headers.idempotency-key', message: 'was already used for a different request' }],
+        );
+      }
+      const replay = existing.responseBody as CheckoutResponseBody;
+      return {
+        replayed: true,
+        body: existing.sealedSecret
+          ? { ...replay, access_token: ctx.config.keyring.open(existing.sealedSecret, sealingContext) }
+          : replay,
+      };
+    }
+
+    const settings = await getSettings(tx, ctx.tenantId);
+    const policy = settings.paymentPolicy;
+    const priced = await priceLines(
+      tx,
+      ctx.tenantId,
+      body.lines.map((line) => ({ variantId: line.variant_id, quantity: line.quantity })),
+    );
+    const currencies = [...new Set(priced.map((line) => line.currency))];
+    if (currencies.length !== 1) {
+      throw unprocessable(
+        'mixed-currencies',
+        `The cart mixes currencies (${currencies.join(', ')}); check out each separately.`,
+        [{ field: 'body.lines', message: 'must all be priced in one currency' }],
+      );
+    }
+    const currency = currencies[0] as string;
+    const subtotal = priced.reduce((sum, line) => sum + line.lineTotalMinor, 0);
+    if (!Number.isSafeInteger(subtotal)) {
+      throw unprocessable('total-too-large', 'The order total is too large.', [
+        { field: 'body.lines', message: 'total is too large' },
+      ]);
+    }
+
+    const escrowReasons: string[] = [];
+    if (policy.escrow_required_above_minor !== null && subtotal >= policy.escrow_required_above_minor) {
+      escrowReasons.push(
+        `orders of ${policy.escrow_required_above_minor} ${currency} (minor units) or more must use escrow`,
+      );
+    }
+    if (policy.escrow_required_category_ids.length > 0) {
+      const tree = await cartCategoryTree(tx, ctx.tenantId, [
+        ...new Set(priced.flatMap((line) => (line.categoryId ? [line.categoryId] : []))),
+      ]);
+      if (policy.escrow_required_category_ids.some((id) => tree.has(id))) {
+        escrowReasons.push('the cart holds items from a category that must be bought with escrow');
+      }
+    }
+    const escrowRequired = escrowReasons.length > 0;
+    const rail: PaymentRail =
+      body.rail ??
+      (escrowRequired && policy.allowed_rails.includes('amn_escrow') ? 'amn_escrow' : policy.default_rail);
+    if (!policy.allowed_rails.includes(rail) || !checkoutRails.includes(rail)) {
+      const offered = policy.allowed_rails.filter((r) => checkoutRails.includes(r));
+      throw unprocessable(
+        'rail-not-allowed',
+        `This shop does not take ${rail} payments; it takes ${offered.join(', ')}.`,
+        [{ field: 'body.rail', message: `must be one of ${offered.join(', ')}` }],
+      );
+    }
+    if (escrowRequired && rail !== 'amn_escrow') {
+      throw unprocessable(
+        'escrow-required',
+        `This order must be paid with amn_escrow: ${escrowReasons.join('; ')}.`,
+        [{ field: 'body.rail', message: 'must be amn_escrow for this order' }],
+      );
+    }
+
+    const shippingAddress =
+      body.address_id && buyer
+        ? await savedAddress(tx, ctx.tenantId, buyer.id, body.address_id.toLowerCase())
+        : (body.shipping_address ?? null);
+    const orderId = randomUUID();
+    const accessToken = buyer ? null : randomBytes(32).toString('base64url');
+    const actor: Actor = buyer
+      ? { type: 'buyer', id: buyer.id, role: null, requestId: request.requestId }
+      : { type: 'guest', id: null, role: null, requestId: request.requestId };
+
+    const [draft] = await tx
+      .insert(orders)
+      .values({
+        id: orderId,
+        tenantId: ctx.tenantId,
+        status: 'draft',
+        rail,
+        railDisclosure: railDisclosures[rail],
+        currency,
+        subtotalMinor: subtotal,
+        totalMinor: subtotal,
+        itemCount: priced.reduce((sum, line) => sum + line.quantity, 0),
+        buyerId: buyer?.id ?? null,
+        email: (buyer?.email ?? body.email ?? '').toLowerCase(),
+        shippingAddress,
+        note: body.note ?? null,
+        accessTokenHash: accessToken ? hashOrderToken(accessToken) : null,
+        expiresAt: new Date(now.getTime() + ctx.config.PAYMENT_WINDOW_SECONDS * 1000),
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    if (!draft) throw new Error('order insert returned nothing');
+    const lines = await tx
+      .insert(orderLines)
+      .values(
+        priced.map((line, position) => ({
+          tenantId: ctx.tenantId,
+          orderId,
+          position,
+          variantId: line.variantId,
+          productId: line.productId,
+          categoryId: line.categoryId,
+          sku: line.sku,
+          title: line.title,
+          options: line.options,
+          unitPriceMinor: line.unitPriceMinor,
+          quantity: line.quantity,
+          lineTotalMinor: line.lineTotalMinor,
+        })),
+      )
+      .returning();
+    await tx
+      .insert(payments)
+      .values({ tenantId: ctx.tenantId, orderId, rail, amountMinor: subtotal, currency });
+    const order = await applyTransition(tx, draft, 'submit', actor);
+    await emitEvent(tx, ctx.tenantId, {
+      type: 'order.created',
+      aggregateType: 'order',
+      aggregateId: orderId,
+      payload: orderEventPayload(order, { item_count: order.itemCount, guest: buyer === null }),
+    });
+    await recordAudit(tx, ctx.tenantId, actor, {
+      action: 'order.created',
+      targetType: 'order',
+      targetId: orderId,
+      after: { ...orderAuditView(order), lines: lines.length, guest: buyer === null },
+    });
+
+    const view = storefrontOrderView(ctx, order, lines, [], now);
+    await tx
+      .update(idempotencyKeys)
+      .set({
+        orderId,
+        responseStatus: 201,
+        responseBody: view,
+        sealedSecret: accessToken ? ctx.config.keyring.seal(accessToken, sealingContext) : null,
+      })
+      .where(
+        and(
+          eq(idempotencyKeys.tenantId, ctx.tenantId),
+          eq(idempotencyKeys.scope, SCOPE),
+          eq(idempotencyKeys.key, request.idempotencyKey),
+        ),
+      );
+    // Last, so the stock rows — the hot spot under load — stay locked only until commit.
+    await reserveStock(
+      tx,
+      ctx.tenantId,
+      actor,
+      orderId,
+      priced.map((line) => ({ variantId: line.variantId, quantity: line.quantity })),
+    );
+    return { replayed: false, body: accessToken ? { ...view, access_token: accessToken } : view };
+  });
+}
