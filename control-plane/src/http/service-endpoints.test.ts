@@ -91,7 +91,11 @@ describe('logs', () => {
     expect(scopedLines.length).toBeGreaterThanOrEqual(2);
     for (const line of scopedLines) expect(line.tenantId).toBe(tenantId);
 
+    // Query strings can carry tokens: the logged URL is the path alone.
+    await app.inject({ method: 'GET', url: '/auth/me?token=query-secret-123' });
     const everything = JSON.stringify(lines);
+    expect(everything).toContain('"url":"/auth/me"');
+    expect(everything).not.toContain('query-secret-123');
     expect(everything).not.toContain(PASSWORD);
     expect(everything).not.toContain(token);
   });

@@ -10,6 +10,7 @@ const DAY = 86_400_000;
 const daysAgo = (n: number) => new Date(Date.now() - n * DAY);
 
 let dp: TestDataPlane;
+const foreignTenantId = randomUUID();
 const ids = { ana: '', bob: '', cat: '', foreign: '' };
 
 async function insertBuyer(email: string, createdAt: Date, extra: Partial<typeof buyers.$inferInsert> = {}) {
@@ -28,7 +29,7 @@ beforeAll(async () => {
   // Another tenant's buyer in the same database: never visible here.
   const [foreign] = await dp.db
     .insert(buyers)
-    .values({ tenantId: randomUUID(), email: 'zed@example.com', passwordHash: 'x' })
+    .values({ tenantId: foreignTenantId, email: 'zed@example.com', passwordHash: 'x' })
     .returning();
   ids.foreign = foreign?.id as string;
 
@@ -44,13 +45,14 @@ beforeAll(async () => {
     currency: 'EUR',
     createdAt: daysAgo(5),
   });
-  // Another tenant's order naming Ana's id: must not count.
+  // Another tenant's buyer and order in the same database: never counted here. (An order
+  // naming Ana's id under another tenant is refused by the (tenant_id, buyer_id) foreign key.)
   await insertOrder(dp, {
-    buyerId: ids.ana,
+    buyerId: ids.foreign,
     status: 'completed',
     total: 123_456,
     createdAt: daysAgo(2),
-    tenantId: randomUUID(),
+    tenantId: foreignTenantId,
   });
 });
 afterAll(() => dp.close());
@@ -109,6 +111,18 @@ describe('customers admin', () => {
     const body = await list(query);
     if (query.startsWith('sort=total_spent')) expect(names(body)[0]).toBe(expected[0]);
     else expect(names(body)).toEqual(expected);
+  });
+
+  it("the database refuses an order that names another tenant's buyer", async () => {
+    await expect(
+      insertOrder(dp, {
+        buyerId: ids.ana,
+        status: 'completed',
+        total: 1,
+        createdAt: daysAgo(1),
+        tenantId: foreignTenantId,
+      }),
+    ).rejects.toThrow();
   });
 
   it('pages with page and limit and reports the total', async () => {

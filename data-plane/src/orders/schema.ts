@@ -14,6 +14,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { actorTypes } from '../audit/schema.ts';
+import { buyers } from '../buyers/schema.ts';
 import { variants } from '../catalog/schema.ts';
 import { createdAt, tenantId, updatedAt } from '../db/columns.ts';
 import { paymentRails } from '../settings/schema.ts';
@@ -90,6 +91,7 @@ export const orders = pgTable(
     index('orders_tenant_created_idx').on(t.tenantId, t.createdAt),
     index('orders_tenant_status_idx').on(t.tenantId, t.status, t.createdAt),
     index('orders_tenant_buyer_idx').on(t.tenantId, t.buyerId, t.createdAt),
+    foreignKey({ columns: [t.tenantId, t.buyerId], foreignColumns: [buyers.tenantId, buyers.id] }),
     index('orders_tenant_email_idx').on(t.tenantId, t.email),
     index('orders_payment_window_idx').on(t.tenantId, t.expiresAt).where(sql`status = 'pending_payment'`),
     check('orders_currency_iso', sql`${t.currency} ~ '^[A-Z]{3}$'`),

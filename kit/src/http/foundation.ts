@@ -69,6 +69,15 @@ export function serverOptions(options: {
     logger: {
       level: options.logLevel,
       redact: { paths: redactedLogPaths, censor: '[REDACTED]' },
+      // The path without its query string: query strings can carry tokens and signatures
+      // (a guest's order token, a signed download link) that must not reach the logs.
+      serializers: {
+        req: (request: FastifyRequest) => ({
+          method: request.method,
+          url: request.url.split('?')[0],
+          remoteAddress: request.ip,
+        }),
+      },
       ...(options.logBindings
         ? { base: { pid: process.pid, hostname: hostname(), ...options.logBindings } }
         : {}),

@@ -1,3 +1,16 @@
+-- The audit log is append-only: history is never rewritten, not even by the service itself.
+CREATE FUNCTION audit_log_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+END;
+$$;
+--> statement-breakpoint
+CREATE TRIGGER audit_log_no_update_delete BEFORE UPDATE OR DELETE ON audit_log
+  FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_change();
+--> statement-breakpoint
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse_change();
+--> statement-breakpoint
 -- The escrow ledger and the order history are append-only: nothing rewrites them, not even
 -- the service itself. Corrections are new entries.
 CREATE FUNCTION commerce_history_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
