@@ -147,7 +147,7 @@ const checkout = await run('POST /api/storefront/checkout (guest, amn_direct)', 
         headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
         body: JSON.stringify({
           lines: [{ variant_id: pick(seeded.checkoutVariantIds), quantity: 1 }],
-          guest_email: `bench-${randomUUID()}@example.com`,
+          email: `bench-${randomUUID()}@example.com`,
           rail: 'amn_direct',
           shipping_address: seeded.address,
         }),

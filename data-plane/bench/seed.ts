@@ -111,7 +111,7 @@ export async function seedCatalog(url: string, tenantId: string, productCount: n
         'cand',
       ],
       address: {
-        name: 'Bench Buyer',
+        recipient_name: 'Bench Buyer',
         line1: '1 Loop Road',
         city: 'Localhost',
         postal_code: '12345',
