@@ -374,14 +374,14 @@ CREATE INDEX "buyer_login_failures_ip_idx" ON "buyer_login_failures" USING btree
 CREATE INDEX "buyer_sessions_buyer_idx" ON "buyer_sessions" USING btree ("tenant_id","buyer_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "buyers_tenant_email_unique" ON "buyers" USING btree ("tenant_id",lower("email"));--> statement-breakpoint
 CREATE INDEX "buyers_tenant_created_idx" ON "buyers" USING btree ("tenant_id","created_at");--> statement-breakpoint
-CREATE INDEX "products_tenant_status_idx" ON "products" USING btree ("tenant_id","status","created_at");--> statement-breakpoint
+CREATE INDEX "products_tenant_status_idx" ON "products" USING btree ("tenant_id","status","created_at","id");--> statement-breakpoint
 CREATE INDEX "products_tenant_price_idx" ON "products" USING btree ("tenant_id","price_minor");--> statement-breakpoint
-CREATE INDEX "products_tenant_status_price_idx" ON "products" USING btree ("tenant_id","status","price_minor");--> statement-breakpoint
-CREATE INDEX "products_tenant_status_price_desc_idx" ON "products" USING btree ("tenant_id","status","price_minor" DESC NULLS LAST);--> statement-breakpoint
-CREATE INDEX "products_tenant_status_title_idx" ON "products" USING btree ("tenant_id","status","title");--> statement-breakpoint
+CREATE INDEX "products_tenant_status_price_idx" ON "products" USING btree ("tenant_id","status","price_minor","id");--> statement-breakpoint
+CREATE INDEX "products_tenant_status_price_desc_idx" ON "products" USING btree ("tenant_id","status","price_minor" DESC NULLS LAST,"id");--> statement-breakpoint
+CREATE INDEX "products_tenant_status_title_idx" ON "products" USING btree ("tenant_id","status","title","id");--> statement-breakpoint
 CREATE INDEX "products_tenant_category_idx" ON "products" USING btree ("tenant_id","category_id");--> statement-breakpoint
-CREATE INDEX "products_search_idx" ON "products" USING gin ("search_vector");--> statement-breakpoint
-CREATE INDEX "products_title_trgm_idx" ON "products" USING gin ("title" gin_trgm_ops);--> statement-breakpoint
+CREATE INDEX "products_search_idx" ON "products" USING gin ("tenant_id","search_vector");--> statement-breakpoint
+CREATE INDEX "products_title_trgm_idx" ON "products" USING gin ("tenant_id","title" gin_trgm_ops);--> statement-breakpoint
 CREATE INDEX "products_tags_idx" ON "products" USING gin ("tags");--> statement-breakpoint
 CREATE INDEX "stock_movements_variant_idx" ON "stock_movements" USING btree ("tenant_id","variant_id","created_at");--> statement-breakpoint
 CREATE INDEX "stock_movements_order_idx" ON "stock_movements" USING btree ("tenant_id","order_id");--> statement-breakpoint

@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import type { Queryable } from '../db/client.ts';
+import type { Database, Queryable } from '../db/client.ts';
 import type { ProductImage } from './schema.ts';
 import type { SortOrder } from './schemas.ts';
 
@@ -93,9 +93,59 @@ const TOTAL_TTL_MS = 5_000;
 const MAX_CACHED_TOTALS = 2_000;
 const cachedTotals = new Map<string, { total: number; expires: number }>();
 
-/** Call after any write that can change which products a listing matches. */
+/**
+ * Serialized storefront responses (listing, search, item), cached for STOREFRONT_TTL_MS:
+ * under load most requests ask for the same few pages. Bounded (oldest entries go first).
+ * Staleness: a catalog or stock write on this replica clears the cache (catalogChanged), and
+ * a response read while a clear happened is not stored, so a committed local write is visible
+ * to the next request; a write on another replica shows within STOREFRONT_TTL_MS. Checkout
+ * re-checks stock atomically, so a briefly stale "in stock" never oversells.
+ */
+export const STOREFRONT_TTL_MS = 1_000;
+const MAX_CACHED_RESPONSES = 5_000;
+const cachedResponses = new Map<string, { body: string; expires: number }>();
+const inFlight = new Map<string, Promise<string | null>>();
+let catalogGeneration = 0;
+
+/** Call after any write that can change which products a listing matches or what it shows. */
 export function catalogChanged(): void {
+  catalogGeneration++;
   cachedTotals.clear();
+  cachedResponses.clear();
+  inFlight.clear();
+}
+
+/**
+ * The cached body for `key`, else `produce()` (the serialized response, or null for one that
+ * must not be cached), stored unless the catalog changed while it was being read.
+ */
+export async function cachedStorefrontResponse(
+  key: string,
+  produce: () => Promise<string | null>,
+): Promise<string | null> {
+  const hit = cachedResponses.get(key);
+  if (hit && hit.expires > Date.now()) return hit.body;
+  // Concurrent misses for one key share one read instead of all querying at once.
+  const pending = inFlight.get(key);
+  if (pending) return pending;
+  const generation = catalogGeneration;
+  const read = produce().then((body) => {
+    if (body !== null && generation === catalogGeneration) {
+      cachedResponses.delete(key);
+      if (cachedResponses.size >= MAX_CACHED_RESPONSES) {
+        const oldest = cachedResponses.keys().next().value;
+        if (oldest !== undefined) cachedResponses.delete(oldest);
+      }
+      cachedResponses.set(key, { body, expires: Date.now() + STOREFRONT_TTL_MS });
+    }
+    return body;
+  });
+  inFlight.set(key, read);
+  try {
+    return await read;
+  } finally {
+    if (inFlight.get(key) === read) inFlight.delete(key);
+  }
 }
 
 /** Searches whose full-text matches are fewer than this also take fuzzy (trigram) matches. */
@@ -115,17 +165,21 @@ interface PageQuery {
  * page's rows only in the same query (no N+1). With withTotal, count(*) OVER () rides along.
  */
 async function pageOfProducts(db: Queryable, tenantId: string, query: PageQuery) {
+  // The page's ids (and sort keys) first, read off the sort's index (index-only for browse
+  // sorts, so a deep OFFSET skips index entries, not heap rows); then the 24 rows themselves.
+  // Output column names are unique, so the outer ORDER BY resolves to them.
   const result = await db.execute<Record<string, unknown>>(sql`
-    SELECT page.*, agg.variant_count, agg.available
+    SELECT page.*, p.slug, p.status, p.pricing_mode, p.currency, p.category_id, p.tags, p.images,
+           agg.variant_count, agg.available
       FROM (
-        SELECT p.id, p.slug, p.title, p.status, p.pricing_mode, p.price_minor, p.currency, p.category_id,
-               p.tags, p.images, p.created_at, ${query.relevance} AS relevance
+        SELECT p.id, p.created_at, p.price_minor, p.title, ${query.relevance} AS relevance
                ${query.withTotal ? sql`, count(*) OVER () AS total` : sql``}
           FROM products p
          WHERE ${query.where}
          ORDER BY ${orderBy(query.sort)}
          LIMIT ${query.limit} OFFSET ${query.offset}
       ) page
+      JOIN products p ON p.tenant_id = ${tenantId} AND p.id = page.id
       LEFT JOIN LATERAL (
         SELECT count(*)::int AS variant_count,
                coalesce(sum(greatest(coalesce(s.on_hand - s.reserved, 0), 0)), 0)::int AS available
@@ -209,16 +263,13 @@ export async function listProducts(
   };
   const exact = await run(db, fullText, sql`ts_rank(p.search_vector, ${query})`);
   if (exact.total >= FUZZY_BELOW) return exact;
-  return db.transaction(async (tx) => {
-    // The planner prices pg_trgm's operators like cheap comparisons and may pick a sequential
-    // scan that computes word similarity for every title; the trigram index is far cheaper.
-    await tx.execute(sql`SET LOCAL enable_seqscan = off`);
-    return run(
-      tx,
-      sql`(${fullText} OR ${search} <% p.title)`,
-      sql`ts_rank(p.search_vector, ${query}) + word_similarity(${search}, p.title)`,
-    );
-  });
+  // Both GIN indexes lead with tenant_id, so the planner ORs two bitmap index scans instead
+  // of testing word similarity against every title.
+  return run(
+    db,
+    sql`(${fullText} OR ${search} <% p.title)`,
+    sql`ts_rank(p.search_vector, ${query}) + word_similarity(${search}, p.title)`,
+  );
 }
 
 function toSummary(row: Record<string, unknown>): ProductSummaryRow {
@@ -263,17 +314,7 @@ export interface StorefrontItemRow {
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
-/**
- * An active product by id or slug with its active variants (price, options, available
- * stock) and its category path, in one query; null when there is none.
- */
-export async function storefrontItem(
-  db: Queryable,
-  tenantId: string,
-  idOrSlug: string,
-): Promise<StorefrontItemRow | null> {
-  const match = UUID.test(idOrSlug) ? sql`p.id = ${idOrSlug.toLowerCase()}` : sql`p.slug = ${idOrSlug}`;
-  const result = await db.execute<Record<string, unknown>>(sql`
+const storefrontItemSql = (match: string) => `
     SELECT p.id, p.slug, p.title, p.description, p.pricing_mode, p.price_minor, p.currency, p.tags, p.images,
       (SELECT coalesce(json_agg(json_build_object(
                  'id', v.id, 'sku', v.sku, 'options', v.options, 'price_minor', v.price_minor,
@@ -293,7 +334,24 @@ export async function storefrontItem(
                        '[]'::json)
          FROM up) AS category_path
       FROM products p
-     WHERE p.tenant_id = ${tenantId} AND p.status = 'active' AND ${match}`);
+     WHERE p.tenant_id = $1::uuid AND p.status = 'active' AND ${match}`;
+
+/**
+ * An active product by id or slug with its active variants (price, options, available
+ * stock) and its category path, in one query; null when there is none.
+ */
+export async function storefrontItem(
+  db: Database,
+  tenantId: string,
+  idOrSlug: string,
+): Promise<StorefrontItemRow | null> {
+  const byId = UUID.test(idOrSlug);
+  // A named statement: each pooled connection parses and plans it once, not per request.
+  const result = await db.$client.query<Record<string, unknown>>({
+    name: byId ? 'storefront_item_by_id' : 'storefront_item_by_slug',
+    text: storefrontItemSql(byId ? 'p.id = $2::uuid' : 'p.slug = $2'),
+    values: [tenantId, byId ? idOrSlug.toLowerCase() : idOrSlug],
+  });
   const row = result.rows[0];
   if (!row) return null;
   return {

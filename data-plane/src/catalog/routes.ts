@@ -6,7 +6,7 @@ import { requirePermission, type StaffIdentity, staffActor } from '../auth/staff
 import type { ServiceContext } from '../context.ts';
 import { inventoryRoutes } from '../inventory/routes.ts';
 import { catalogImportRoutes } from './import-routes.ts';
-import { listProducts, storefrontItem } from './queries.ts';
+import { cachedStorefrontResponse, listProducts, storefrontItem } from './queries.ts';
 import {
   AdminProduct,
   AdminProductListQuery,
@@ -54,7 +54,7 @@ export async function catalogRoutes(
         response: { 200: ProductPage, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const query = request.query;
       if (
         query.min_price !== undefined &&
@@ -65,26 +65,42 @@ export async function catalogRoutes(
           { field: 'query.min_price', message: 'must not exceed max_price' },
         ]);
       }
-      const { rows, total } = await listProducts(ctx.db, ctx.tenantId, {
-        statuses: ['active'],
-        search: query.search,
-        category: query.category,
-        tag: query.tag,
-        minPrice: query.min_price,
-        maxPrice: query.max_price,
-        sort: query.sort,
-        page: query.page,
-        limit: query.limit,
+      const key = JSON.stringify([
+        ctx.tenantId,
+        'catalog',
+        query.search,
+        query.category,
+        query.tag,
+        query.min_price,
+        query.max_price,
+        query.sort,
+        query.page,
+        query.limit,
+      ]);
+      const body = await cachedStorefrontResponse(key, async () => {
+        const { rows, total } = await listProducts(ctx.db, ctx.tenantId, {
+          statuses: ['active'],
+          search: query.search,
+          category: query.category,
+          tag: query.tag,
+          minPrice: query.min_price,
+          maxPrice: query.max_price,
+          sort: query.sort,
+          page: query.page,
+          limit: query.limit,
+        });
+        // The route's response serializer (fast-json-stringify) produces a string.
+        return reply.serialize({
+          items: rows.map((row) => ({
+            ...row,
+            price_minor: row.pricing_mode === 'quote' ? null : row.price_minor,
+          })),
+          page: query.page,
+          limit: query.limit,
+          total,
+        }) as string;
       });
-      return {
-        items: rows.map((row) => ({
-          ...row,
-          price_minor: row.pricing_mode === 'quote' ? null : row.price_minor,
-        })),
-        page: query.page,
-        limit: query.limit,
-        total,
-      };
+      return reply.type('application/json; charset=utf-8').send(body);
     },
   );
 
@@ -105,20 +121,27 @@ export async function catalogRoutes(
         response: { 200: StorefrontItem, ...errorResponses },
       },
     },
-    async (request) => {
-      const item = await storefrontItem(ctx.db, ctx.tenantId, request.params.id);
-      if (!item) throw problem.notFound(`No item ${request.params.id} in this shop.`);
-      const quote = item.pricing_mode === 'quote';
-      return {
-        ...item,
-        price_minor: quote ? null : item.price_minor,
-        in_stock: item.variants.some((variant) => variant.available > 0),
-        variants: item.variants.map((variant) => ({
-          ...variant,
-          price_minor: quote || variant.price_minor === null ? null : Number(variant.price_minor),
-          in_stock: variant.available > 0,
-        })),
-      };
+    async (request, reply) => {
+      const body = await cachedStorefrontResponse(
+        JSON.stringify([ctx.tenantId, 'item', request.params.id]),
+        async () => {
+          const item = await storefrontItem(ctx.db, ctx.tenantId, request.params.id);
+          if (!item) return null;
+          const quote = item.pricing_mode === 'quote';
+          return reply.serialize({
+            ...item,
+            price_minor: quote ? null : item.price_minor,
+            in_stock: item.variants.some((variant) => variant.available > 0),
+            variants: item.variants.map((variant) => ({
+              ...variant,
+              price_minor: quote || variant.price_minor === null ? null : Number(variant.price_minor),
+              in_stock: variant.available > 0,
+            })),
+          }) as string;
+        },
+      );
+      if (body === null) throw problem.notFound(`No item ${request.params.id} in this shop.`);
+      return reply.type('application/json; charset=utf-8').send(body);
     },
   );
 

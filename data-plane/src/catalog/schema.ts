@@ -68,15 +68,24 @@ export const products = pgTable(
     unique('products_tenant_id_unique').on(t.tenantId, t.id),
     unique('products_tenant_slug_unique').on(t.tenantId, t.slug),
     foreignKey({ columns: [t.tenantId, t.categoryId], foreignColumns: [categories.tenantId, categories.id] }),
-    index('products_tenant_status_idx').on(t.tenantId, t.status, t.createdAt),
+    // Storefront sorts read a page straight off an index instead of sorting the catalog; each
+    // index ends with the sort's id tie-break, so the whole ORDER BY matches it (newest scans
+    // (tenant, status, created_at, id) backwards).
+    index('products_tenant_status_idx').on(t.tenantId, t.status, t.createdAt, t.id),
     index('products_tenant_price_idx').on(t.tenantId, t.priceMinor),
-    // Storefront sorts read a page straight off an index instead of sorting the catalog.
-    index('products_tenant_status_price_idx').on(t.tenantId, t.status, t.priceMinor),
-    index('products_tenant_status_price_desc_idx').on(t.tenantId, t.status, t.priceMinor.desc().nullsLast()),
-    index('products_tenant_status_title_idx').on(t.tenantId, t.status, t.title),
+    index('products_tenant_status_price_idx').on(t.tenantId, t.status, t.priceMinor, t.id),
+    index('products_tenant_status_price_desc_idx').on(
+      t.tenantId,
+      t.status,
+      t.priceMinor.desc().nullsLast(),
+      t.id,
+    ),
+    index('products_tenant_status_title_idx').on(t.tenantId, t.status, t.title, t.id),
     index('products_tenant_category_idx').on(t.tenantId, t.categoryId),
-    index('products_search_idx').using('gin', t.searchVector),
-    index('products_title_trgm_idx').using('gin', sql`${t.title} gin_trgm_ops`),
+    // GIN with tenant_id in the index (btree_gin): otherwise the planner, seeing every row match
+    // the tenant, prefers a btree on tenant_id and tests @@ / <% on every product.
+    index('products_search_idx').using('gin', t.tenantId, t.searchVector),
+    index('products_title_trgm_idx').using('gin', t.tenantId, sql`${t.title} gin_trgm_ops`),
     index('products_tags_idx').using('gin', t.tags),
     check('products_currency_iso', sql`${t.currency} ~ '^[A-Z]{3}$'`),
   ],

@@ -200,4 +200,42 @@ describe('storefront item', () => {
     expect(missing.headers['content-type']).toMatch(/application\/problem\+json/);
     expect((await dp.app.inject('/api/storefront/items/no-such-thing')).statusCode).toBe(404);
   });
+
+  it('shows a write on this replica at once, though storefront responses are cached', async () => {
+    const item = async () => (await dp.app.inject('/api/storefront/items/cotton-tee')).json();
+    const listed = async () =>
+      (await dp.app.inject('/api/storefront/catalog?search=cotton')).json().items[0] as {
+        title: string;
+        available: number;
+      };
+    const before = await item();
+    const beforeListed = await listed();
+    expect(await item()).toEqual(before);
+    const variantId = ids['cotton-tee']?.variants[0]?.id as string;
+
+    const adjusted = await dp.app.inject({
+      method: 'POST',
+      url: `/api/admin/inventory/${variantId}/adjustments`,
+      headers: await dp.staffHeaders('owner'),
+      payload: { delta: 7, reason: 'restock' },
+    });
+    expect(adjusted.statusCode, adjusted.body).toBe(200);
+    expect((await item()).variants[0].available).toBe(before.variants[0].available + 7);
+    expect((await listed()).available).toBe(beforeListed.available + 7);
+
+    const renamed = await dp.app.inject({
+      method: 'PATCH',
+      url: `/api/admin/products/${ids['cotton-tee']?.id}`,
+      headers: await dp.staffHeaders('owner'),
+      payload: { title: 'Cotton Tee Renamed' },
+    });
+    expect(renamed.statusCode, renamed.body).toBe(200);
+    expect((await item()).title).toBe('Cotton Tee Renamed');
+    expect((await listed()).title).toBe('Cotton Tee Renamed');
+
+    await dp.db.transaction((tx) =>
+      reserveStock(tx, dp.tenantId, systemActor('test'), randomUUID(), [{ variantId, quantity: 2 }]),
+    );
+    expect((await item()).variants[0].available).toBe(before.variants[0].available + 5);
+  });
 });

@@ -5,6 +5,7 @@ import { type Actor, recordAudit } from '../audit/record.ts';
 import { buyerAddresses } from '../buyers/schema.ts';
 import type { CurrentBuyer } from '../buyers/session.ts';
 import { priceLines } from '../catalog/pricing.ts';
+import { catalogChanged } from '../catalog/queries.ts';
 import type { ServiceContext } from '../context.ts';
 import type { Tx } from '../db/client.ts';
 import { emitEvent } from '../events/emit.ts';
@@ -171,7 +172,7 @@ export async function checkout(
   const fingerprint = checkoutFingerprint(body, buyer?.id ?? null);
   const sealingContext = `${ctx.tenantId}:${SCOPE}:${request.idempotencyKey}`;
 
-  return ctx.db.transaction(async (tx) => {
+  const result = await ctx.db.transaction(async (tx) => {
     const [claimed] = await tx
       .insert(idempotencyKeys)
       .values({ tenantId: ctx.tenantId, scope: SCOPE, key: request.idempotencyKey, fingerprint })
@@ -362,4 +363,7 @@ export async function checkout(
     );
     return { replayed: false, body: accessToken ? { ...view, access_token: accessToken } : view };
   });
+  // The reservation changed available stock: storefront responses cached since are dropped.
+  if (!result.replayed) catalogChanged();
+  return result;
 }

@@ -2,6 +2,7 @@ import { problem } from '@amanat/kit/http/problem';
 import { and, desc, eq } from 'drizzle-orm';
 import { type Actor, recordAudit } from '../audit/record.ts';
 import { stockMovements, variants } from '../catalog/schema.ts';
+import { thenCatalogChanged } from '../catalog/service.ts';
 import type { ServiceContext } from '../context.ts';
 import type { Queryable } from '../db/client.ts';
 import { getSettings } from '../settings/service.ts';
@@ -68,28 +69,30 @@ export async function adjustVariantStock(
   reason: 'restock' | 'adjustment',
   note: string | null,
 ) {
-  return ctx.db.transaction(async (tx) => {
-    await findVariant(tx, ctx.tenantId, variantId);
-    const { delta, before, level } = await adjustStock(
-      tx,
-      ctx.tenantId,
-      actor,
-      variantId,
-      change,
-      reason,
-      note,
-    );
-    if (delta !== 0) {
-      await recordAudit(tx, ctx.tenantId, actor, {
-        action: 'stock.adjusted',
-        targetType: 'variant',
-        targetId: variantId,
-        before: { on_hand: before.onHand, reserved: before.reserved },
-        after: { on_hand: level.onHand, reserved: level.reserved, delta, reason, note },
-      });
-    }
-    return stockView(tx, ctx.tenantId, variantId);
-  });
+  return thenCatalogChanged(
+    ctx.db.transaction(async (tx) => {
+      await findVariant(tx, ctx.tenantId, variantId);
+      const { delta, before, level } = await adjustStock(
+        tx,
+        ctx.tenantId,
+        actor,
+        variantId,
+        change,
+        reason,
+        note,
+      );
+      if (delta !== 0) {
+        await recordAudit(tx, ctx.tenantId, actor, {
+          action: 'stock.adjusted',
+          targetType: 'variant',
+          targetId: variantId,
+          before: { on_hand: before.onHand, reserved: before.reserved },
+          after: { on_hand: level.onHand, reserved: level.reserved, delta, reason, note },
+        });
+      }
+      return stockView(tx, ctx.tenantId, variantId);
+    }),
+  );
 }
 
 export async function setVariantThreshold(

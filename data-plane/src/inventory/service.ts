@@ -1,6 +1,7 @@
 import { problem } from '@amanat/kit/http/problem';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Actor } from '../audit/record.ts';
+import { catalogChanged } from '../catalog/queries.ts';
 import { stockLevels, stockMovements } from '../catalog/schema.ts';
 import type { Queryable } from '../db/client.ts';
 import { emitEvent } from '../events/emit.ts';
@@ -67,6 +68,10 @@ async function changeLevel(
        SET on_hand = on_hand + ${onHandDelta}, reserved = reserved + ${reservedDelta}, updated_at = now()
      WHERE ${stockLevels.tenantId} = ${tenantId} AND ${stockLevels.variantId} = ${variantId} AND ${condition}
      RETURNING on_hand, reserved, ${effectiveThreshold(tenantId)} AS threshold`);
+  // Storefront responses show stock: drop the cached ones now (a read until commit still sees
+  // the old level and may be cached for at most STOREFRONT_TTL_MS; callers that can clear
+  // again after commit do).
+  catalogChanged();
   return result.rows[0] ?? null;
 }
 
