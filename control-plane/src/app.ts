@@ -1,10 +1,6 @@
-import { registerFoundation, serverOptions } from '@amanat/kit/http/foundation';
-import { Problem } from '@amanat/kit/http/schemas';
+import { createServiceApp } from '@amanat/kit/http/service-app';
 import type { App } from '@amanat/kit/http/types';
-import cookie from '@fastify/cookie';
-import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify from 'fastify';
 import type pg from 'pg';
 import type { DestinationStream } from 'pino';
 import { accountRoutes } from './accounts/routes.ts';
@@ -23,39 +19,18 @@ export interface AppDependencies extends ServiceContext {
   logStream?: DestinationStream;
 }
 
-export interface RouteEntry {
-  method: string;
-  url: string;
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Every route registered on the app (HEAD routes included), for tests and tooling. */
-    routeTable: readonly RouteEntry[];
-  }
-}
-
 export async function buildApp(deps: AppDependencies): Promise<App> {
   const { config } = deps;
   const signingKey = await loadSigningKey(config.DATA_PLANE_SIGNING_KEY);
-  const app = Fastify(
-    serverOptions({
+  const app = await createServiceApp({
+    service: 'control-plane',
+    server: {
       logLevel: config.LOG_LEVEL,
       bodyLimit: config.BODY_LIMIT_BYTES,
       trustProxy: config.TRUST_PROXY,
-      logStream: deps.logStream,
-    }),
-  ).withTypeProvider<TypeBoxTypeProvider>();
-
-  const routeTable: RouteEntry[] = [];
-  app.decorate('routeTable', routeTable);
-  app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
-  });
-
-  await app.register(swagger, {
+    },
+    logStream: deps.logStream,
     openapi: {
-      openapi: '3.1.0',
       info: {
         title: 'Amanat Shops control plane',
         version: '0.1.0',
@@ -70,13 +45,6 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       },
       security: [{ bearer: [] }, { session: [] }],
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
-  });
-  app.addSchema(Problem);
-  await app.register(cookie);
-
-  registerFoundation(app, {
-    service: 'control-plane',
     readiness: async () => {
       await deps.pool.query('SELECT 1');
       return (await controlPlaneMigrationsAreCurrent(deps.pool))
@@ -95,6 +63,5 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     await dataPlaneAccessRoutes(typed, deps, signingKey);
   });
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -1,10 +1,6 @@
-import { registerFoundation, serverOptions } from '@amanat/kit/http/foundation';
-import { Problem } from '@amanat/kit/http/schemas';
+import { createServiceApp } from '@amanat/kit/http/service-app';
 import type { App } from '@amanat/kit/http/types';
-import cookie from '@fastify/cookie';
-import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify from 'fastify';
 import type pg from 'pg';
 import type { DestinationStream } from 'pino';
 import { staffTokenVerifier } from './auth/staff.ts';
@@ -23,40 +19,19 @@ export interface DataPlaneDependencies extends ServiceContext {
   logStream?: DestinationStream;
 }
 
-export interface RouteEntry {
-  method: string;
-  url: string;
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Every route registered on the app, for tests and tooling. */
-    routeTable: readonly RouteEntry[];
-  }
-}
-
 /** One tenant's data plane: storefront API, shop admin API, payment adapters. */
 export async function buildDataPlaneApp(deps: DataPlaneDependencies): Promise<App> {
   const { config } = deps;
-  const app = Fastify(
-    serverOptions({
+  const app = await createServiceApp({
+    service: 'data-plane',
+    server: {
       logLevel: config.LOG_LEVEL,
       bodyLimit: config.BODY_LIMIT_BYTES,
       trustProxy: config.TRUST_PROXY,
-      logStream: deps.logStream,
-      logBindings: { tenantId: deps.tenantId },
-    }),
-  ).withTypeProvider<TypeBoxTypeProvider>();
-
-  const routeTable: RouteEntry[] = [];
-  app.decorate('routeTable', routeTable);
-  app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
-  });
-
-  await app.register(swagger, {
+    },
+    logStream: deps.logStream,
+    logBindings: { tenantId: deps.tenantId },
     openapi: {
-      openapi: '3.1.0',
       info: {
         title: 'Shop data plane',
         version: '0.1.0',
@@ -70,13 +45,6 @@ export async function buildDataPlaneApp(deps: DataPlaneDependencies): Promise<Ap
         },
       },
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
-  });
-  app.addSchema(Problem);
-  await app.register(cookie);
-
-  registerFoundation(app, {
-    service: 'data-plane',
     readiness: async () => {
       await deps.pool.query('SELECT 1');
       return (await dataPlaneMigrationsAreCurrent(deps.pool))
@@ -97,6 +65,5 @@ export async function buildDataPlaneApp(deps: DataPlaneDependencies): Promise<Ap
     await commerceRoutes(typed, deps, verifyStaff);
   });
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

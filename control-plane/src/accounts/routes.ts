@@ -1,6 +1,9 @@
+// Brings in the cookie helpers' types on request and reply.
+
 import { problem } from '@amanat/kit/http/problem';
 import { Empty, errorResponses, literals, Strict, Timestamp, Uuid } from '@amanat/kit/http/schemas';
 import type { App } from '@amanat/kit/http/types';
+import type {} from '@fastify/cookie';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { actorOf, authOf, REFRESH_COOKIE, requireUser, SESSION_COOKIE } from '../auth/authenticate.ts';

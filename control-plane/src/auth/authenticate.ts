@@ -1,5 +1,8 @@
+// Brings in the cookie helpers' types on request and reply.
+
 import { problem } from '@amanat/kit/http/problem';
 import type { App } from '@amanat/kit/http/types';
+import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { findLiveSessionByAccessHash, type SessionRow, type UserRow } from '../accounts/queries.ts';
 import { hashToken } from '../accounts/tokens.ts';

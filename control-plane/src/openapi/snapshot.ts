@@ -1,5 +1,8 @@
+// Brings in app.swagger()'s type.
+
 import { fileURLToPath } from 'node:url';
 import { Keyring } from '@amanat/kit/secrets/keyring';
+import type {} from '@fastify/swagger';
 import { buildApp } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { generateSigningKeyJson } from '../data-plane-access/signing.ts';

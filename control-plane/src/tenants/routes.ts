@@ -1,3 +1,4 @@
+import { BrandSchema } from '@amanat/kit/brand';
 import { errorResponses, literals, Strict, Timestamp, Uuid } from '@amanat/kit/http/schemas';
 import type { App } from '@amanat/kit/http/types';
 import { Type } from 'typebox';
@@ -16,22 +17,6 @@ import {
 } from './service.ts';
 import { SLUG_PATTERN } from './validation.ts';
 
-const HttpsUrl = Type.String({ format: 'uri', pattern: '^https://', maxLength: 2048 });
-const HexColor = Type.String({ pattern: '^#[0-9a-fA-F]{6}$', description: 'hex colour, e.g. #0a7cff' });
-
-export const Brand = Strict(
-  {
-    logo_url: HttpsUrl,
-    favicon_url: HttpsUrl,
-    primary_color: HexColor,
-    accent_color: HexColor,
-    display_name: Type.String({ minLength: 1, maxLength: 80 }),
-    tagline: Type.String({ maxLength: 160 }),
-    font_family: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9 ,'-]{1,80}$" })),
-  },
-  "The shop's brand as buyers see it. URLs must be https.",
-);
-
 const Features = Strict({
   login_methods: Type.Array(literals(loginMethods), {
     minItems: 1,
@@ -42,7 +27,7 @@ const Features = Strict({
 
 const Settings = {
   display_name: Type.String({ minLength: 1, maxLength: 120 }),
-  brand: Type.Union([Brand, Type.Null()]),
+  brand: Type.Union([BrandSchema, Type.Null()]),
   features: Features,
   locale: Type.String({
     pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$',
@@ -79,7 +64,7 @@ export const Tenant = Strict({
   status: literals(tenantStatuses),
   status_reason: Type.Union([Type.String(), Type.Null()]),
   isolation_mode: literals(isolationModes),
-  brand: Type.Union([Brand, Type.Null()]),
+  brand: Type.Union([BrandSchema, Type.Null()]),
   features: Features,
   locale: Type.String(),
   timezone: Type.String(),

@@ -10,15 +10,7 @@ export type TenantTier = (typeof tenantTiers)[number];
 export type TenantStatus = (typeof tenantStatuses)[number];
 export type IsolationMode = (typeof isolationModes)[number];
 
-export interface Brand {
-  logo_url: string;
-  favicon_url: string;
-  primary_color: string;
-  accent_color: string;
-  display_name: string;
-  tagline: string;
-  font_family?: string;
-}
+import type { Brand } from '@amanat/kit/brand';
 
 export const loginMethods = ['email_password', 'telegram', 'magic_link'] as const;
 

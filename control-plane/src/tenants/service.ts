@@ -1,3 +1,4 @@
+import type { Brand } from '@amanat/kit/brand';
 import { problem } from '@amanat/kit/http/problem';
 import { findUserByEmail } from '../accounts/queries.ts';
 import { normalizeEmail } from '../accounts/service.ts';
@@ -6,7 +7,7 @@ import type { ServiceContext } from '../context.ts';
 import type { Tx } from '../db/client.ts';
 import { insertMember } from '../tenant-roles/queries.ts';
 import { insertTenant, lockTenant, type TenantRow, updateTenant } from './queries.ts';
-import type { Brand, IsolationMode, TenantFeatures, TenantTier } from './schema.ts';
+import type { IsolationMode, TenantFeatures, TenantTier } from './schema.ts';
 import { nextTenantStatus, type TenantAction } from './status.ts';
 import { assertValidTenantSettings } from './validation.ts';
 

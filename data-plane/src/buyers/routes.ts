@@ -1,6 +1,9 @@
+// Brings in the cookie helpers' types on request and reply.
+
 import { problem } from '@amanat/kit/http/problem';
 import { Empty, errorResponses, Strict, Timestamp, Uuid } from '@amanat/kit/http/schemas';
 import type { App } from '@amanat/kit/http/types';
+import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { ServiceContext } from '../context.ts';

@@ -1,5 +1,8 @@
+// Brings in the cookie helpers' types on request and reply.
+
 import { createHash, randomBytes } from 'node:crypto';
 import { problem } from '@amanat/kit/http/problem';
+import type {} from '@fastify/cookie';
 import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../audit/record.ts';

@@ -1,5 +1,8 @@
+// Brings in app.swagger()'s type.
+
 import { fileURLToPath } from 'node:url';
 import { Keyring } from '@amanat/kit/secrets/keyring';
+import type {} from '@fastify/swagger';
 import { buildDataPlaneApp } from '../app.ts';
 import { loadDataPlaneConfig } from '../config.ts';
 import { connect } from '../db/client.ts';

@@ -1,3 +1,4 @@
+import { BrandSchema } from '@amanat/kit/brand';
 import { errorResponses, literals, Strict, Timestamp } from '@amanat/kit/http/schemas';
 import type { App } from '@amanat/kit/http/types';
 import { Type } from 'typebox';
@@ -7,21 +8,9 @@ import { railDisclosures } from './rails.ts';
 import { paymentRails } from './schema.ts';
 import { getSettings, publicSettings, updateSettings } from './service.ts';
 
-const HttpsUrl = Type.String({ format: 'uri', pattern: '^https://', maxLength: 2048 });
-const HexColor = Type.String({ pattern: '^#[0-9a-fA-F]{6}$' });
 const Rail = literals(paymentRails);
 const Uuid = Type.String({
   pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
-});
-
-const Brand = Strict({
-  logo_url: HttpsUrl,
-  favicon_url: HttpsUrl,
-  primary_color: HexColor,
-  accent_color: HexColor,
-  display_name: Type.String({ minLength: 1, maxLength: 80 }),
-  tagline: Type.String({ maxLength: 160 }),
-  font_family: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9 ,'-]{1,80}$" })),
 });
 
 const PaymentPolicy = Strict({
@@ -35,7 +24,7 @@ const Locale = literals(['en', 'fa']);
 
 const settingsFields = {
   display_name: Type.String({ minLength: 1, maxLength: 120 }),
-  brand: Type.Union([Brand, Type.Null()]),
+  brand: Type.Union([BrandSchema, Type.Null()]),
   features: Strict({
     login_methods: Type.Array(literals(['email_password', 'telegram', 'magic_link']), {
       minItems: 1,
@@ -68,7 +57,7 @@ export async function settingsRoutes(
           200: Strict({
             shop: Strict({
               display_name: Type.String(),
-              brand: Type.Union([Brand, Type.Null()]),
+              brand: Type.Union([BrandSchema, Type.Null()]),
               features: settingsFields.features,
               default_locale: Type.String(),
               locales: Type.Array(Type.String()),

@@ -4,15 +4,7 @@ import { updatedAt } from '../db/columns.ts';
 export const paymentRails = ['amn_escrow', 'amn_direct', 'external_provider', 'manual_invoice'] as const;
 export type PaymentRail = (typeof paymentRails)[number];
 
-export interface Brand {
-  logo_url: string;
-  favicon_url: string;
-  primary_color: string;
-  accent_color: string;
-  display_name: string;
-  tagline: string;
-  font_family?: string;
-}
+import type { Brand } from '@amanat/kit/brand';
 
 export interface PaymentPolicy {
   allowed_rails: PaymentRail[];
