@@ -33,7 +33,12 @@ export async function recordAudit(
   actor: Actor,
   entry: AuditEntry,
 ): Promise<void> {
-  await db.insert(auditLog).values({
+  await auditInsert(db, tenant, actor, entry);
+}
+
+/** The insert recordAudit runs, unexecuted: for composing into one statement with other writes. */
+export function auditInsert(db: Queryable, tenant: string, actor: Actor, entry: AuditEntry) {
+  return db.insert(auditLog).values({
     tenantId: tenant,
     actorType: actor.type,
     actorId: actor.id,

@@ -19,13 +19,21 @@ export const eventTypes = [
 ] as const;
 export type EventType = (typeof eventTypes)[number];
 
+export interface DomainEvent {
+  type: EventType;
+  aggregateType: string;
+  aggregateId: string;
+  payload: Record<string, unknown>;
+}
+
 /** Records a domain event in the outbox; call it inside the transaction that makes the change. */
-export async function emitEvent(
-  db: Queryable,
-  tenant: string,
-  event: { type: EventType; aggregateType: string; aggregateId: string; payload: Record<string, unknown> },
-): Promise<void> {
-  await db.insert(outboxEvents).values({
+export async function emitEvent(db: Queryable, tenant: string, event: DomainEvent): Promise<void> {
+  await eventInsert(db, tenant, event);
+}
+
+/** The outbox insert emitEvent runs, unexecuted: for composing into one statement with other writes. */
+export function eventInsert(db: Queryable, tenant: string, event: DomainEvent) {
+  return db.insert(outboxEvents).values({
     tenantId: tenant,
     type: event.type,
     aggregateType: event.aggregateType,

@@ -1,10 +1,11 @@
 import { problem } from '@amanat/kit/http/problem';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Actor } from '../audit/record.ts';
 import { catalogChanged } from '../catalog/queries.ts';
 import { stockLevels, stockMovements } from '../catalog/schema.ts';
 import type { Queryable } from '../db/client.ts';
 import { emitEvent } from '../events/emit.ts';
+import { outboxEvents } from '../events/schema.ts';
 
 export interface StockLine {
   variantId: string;
@@ -121,6 +122,36 @@ async function emitIfCrossedLow(
 }
 
 /**
+ * The CTEs reserving one line (`changed`, `movement`, `low`), for `WITH ... SELECT ... FROM changed`:
+ * the guarded update, its movement and — when available stock crosses the low-stock
+ * threshold — the stock.low event, as changeLevel, recordMovement and emitIfCrossedLow write
+ * them. `changed` holds the new level, or no row when there is not enough stock.
+ */
+export function reservationCtes(tenantId: string, actor: Actor, orderId: string, line: StockLine): SQL {
+  return sql`changed AS (
+        UPDATE ${stockLevels}
+           SET reserved = reserved + ${line.quantity}, updated_at = now()
+         WHERE ${stockLevels.tenantId} = ${tenantId} AND ${stockLevels.variantId} = ${line.variantId}
+           AND on_hand - reserved >= ${line.quantity}
+        RETURNING on_hand, reserved, ${effectiveThreshold(tenantId)} AS threshold
+      ), movement AS (
+        INSERT INTO ${stockMovements} (tenant_id, variant_id, reason, on_hand_delta, reserved_delta, order_id, note, actor_type, actor_id)
+        SELECT ${tenantId}::uuid, ${line.variantId}::uuid, 'order_reserved', 0, ${line.quantity}::integer,
+               ${orderId}::uuid, NULL, ${actor.type}::text, ${actor.id}::text
+          FROM changed
+      ), low AS (
+        INSERT INTO ${outboxEvents} (tenant_id, type, aggregate_type, aggregate_id, payload)
+        SELECT ${tenantId}::uuid, 'stock.low', 'variant', ${line.variantId}::text,
+               jsonb_build_object('variant_id', ${line.variantId}::text, 'available', on_hand - reserved, 'threshold', threshold)
+          FROM changed
+         WHERE on_hand - reserved + ${line.quantity}::integer > threshold AND on_hand - reserved <= threshold
+      )`;
+}
+
+/** Merged, sorted reservation lines (see lockOrder). */
+export const reservationLines = (lines: readonly StockLine[]): StockLine[] => lockOrder(lines);
+
+/**
  * Reserves stock for an order's lines, all or nothing: call it inside the order's
  * transaction. Each row is updated only if enough is available, so under any concurrency
  * stock never goes negative (the table's CHECK backs this up). A line that cannot be
@@ -134,32 +165,16 @@ export async function reserveStock(
   lines: readonly StockLine[],
 ): Promise<void> {
   for (const line of lockOrder(lines)) {
-    const after = await changeLevel(
-      tx,
-      tenantId,
-      line.variantId,
-      0,
-      line.quantity,
-      sql`on_hand - reserved >= ${line.quantity}`,
+    // One round trip per line.
+    const result = await tx.execute(
+      sql`WITH ${reservationCtes(tenantId, actor, orderId, line)} SELECT 1 FROM changed`,
     );
-    if (!after) {
+    catalogChanged();
+    if (!result.rows[0]) {
       throw problem.conflict('out-of-stock', `Not enough stock for variant ${line.variantId}.`, {
         variant_id: line.variantId,
       });
     }
-    await recordMovement(tx, tenantId, actor, {
-      variantId: line.variantId,
-      reason: 'order_reserved',
-      reservedDelta: line.quantity,
-      orderId,
-    });
-    await emitIfCrossedLow(
-      tx,
-      tenantId,
-      line.variantId,
-      after.on_hand - after.reserved + line.quantity,
-      after,
-    );
   }
 }
 

@@ -60,20 +60,33 @@ export async function applyTransition(
     .returning();
   // The row is locked by this transaction, so the guarded update cannot miss; if it does, it is a bug.
   if (!updated) throw new Error(`order ${order.id} changed under its lock`);
-  await tx.insert(orderTransitions).values({
-    tenantId: order.tenantId,
-    orderId: order.id,
+  await transitionInsert(tx, order, action, to, actor, note, now);
+  return updated;
+}
+
+/** The order_transitions insert applyTransition runs, unexecuted: for composing into one statement. */
+export function transitionInsert(
+  db: Queryable,
+  from: Pick<OrderRow, 'tenantId' | 'id' | 'status'>,
+  action: OrderAction,
+  to: OrderRow['status'],
+  actor: Actor,
+  note: string | null,
+  at: Date,
+) {
+  return db.insert(orderTransitions).values({
+    tenantId: from.tenantId,
+    orderId: from.id,
     action,
-    fromStatus: order.status,
+    fromStatus: from.status,
     toStatus: to,
     actorType: actor.type,
     actorId: actor.id,
     actorRole: actor.role,
     note,
     requestId: actor.requestId,
-    at: now,
+    at,
   });
-  return updated;
 }
 
 /** The order as events carry it: no personal data. */
