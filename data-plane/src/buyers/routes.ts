@@ -153,7 +153,7 @@ export async function buyerRoutes(app: App, ctx: ServiceContext) {
   app.get(
     '/api/storefront/account/me',
     {
-      preHandler: guard,
+      preValidation: guard,
       schema: {
         tags,
         security,
@@ -171,7 +171,7 @@ export async function buyerRoutes(app: App, ctx: ServiceContext) {
   app.patch(
     '/api/storefront/account/me',
     {
-      preHandler: guard,
+      preValidation: guard,
       schema: {
         tags,
         security,
@@ -195,7 +195,7 @@ export async function buyerRoutes(app: App, ctx: ServiceContext) {
   app.get(
     '/api/storefront/account/addresses',
     {
-      preHandler: guard,
+      preValidation: guard,
       schema: {
         tags,
         security,
@@ -211,7 +211,7 @@ export async function buyerRoutes(app: App, ctx: ServiceContext) {
   app.post(
     '/api/storefront/account/addresses',
     {
-      preHandler: guard,
+      preValidation: guard,
       schema: {
         tags,
         security,
@@ -229,7 +229,7 @@ export async function buyerRoutes(app: App, ctx: ServiceContext) {
   app.patch(
     '/api/storefront/account/addresses/:id',
     {
-      preHandler: guard,
+      preValidation: guard,
       schema: {
         tags,
         security,
@@ -254,7 +254,7 @@ export async function buyerRoutes(app: App, ctx: ServiceContext) {
   app.delete(
     '/api/storefront/account/addresses/:id',
     {
-      preHandler: guard,
+      preValidation: guard,
       schema: {
         tags,
         security,

@@ -117,7 +117,7 @@ async function touchActivity(ctx: ServiceContext, buyerId: string, sessionId: st
     );
 }
 
-/** preHandler: a signed-in buyer is required (401 otherwise); sets `request.buyer`. */
+/** Guard (run it as preValidation): a signed-in buyer is required (401 otherwise); sets `request.buyer`. */
 export function requireBuyer(ctx: ServiceContext) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const buyer = await currentBuyer(ctx, request);
@@ -125,7 +125,7 @@ export function requireBuyer(ctx: ServiceContext) {
   };
 }
 
-/** preHandler: resolves the buyer when there is one (guests pass with `request.buyer = null`). */
+/** Guard (run it as preValidation): resolves the buyer when there is one (guests pass with `request.buyer = null`). */
 export function optionalBuyer(ctx: ServiceContext) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     request.buyer = await currentBuyer(ctx, request);

@@ -51,7 +51,7 @@ export async function catalogImportRoutes(
     scope.post(
       '/api/admin/catalog/import',
       {
-        preHandler: requirePermission(verifyStaff, 'catalog.write'),
+        preValidation: requirePermission(verifyStaff, 'catalog.write'),
         // The body schema below documents the upload; the stream itself is validated row by
         // row by the importer, so fastify's validator has nothing to check here.
         validatorCompiler: () => () => true,

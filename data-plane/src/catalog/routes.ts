@@ -150,7 +150,7 @@ export async function catalogRoutes(
   app.get(
     '/api/admin/categories',
     {
-      preHandler: canRead,
+      preValidation: canRead,
       schema: {
         tags: ['admin'],
         summary: 'The category tree, depth-first (parents before children), each with depth and slug path',
@@ -163,7 +163,7 @@ export async function catalogRoutes(
   app.post(
     '/api/admin/categories',
     {
-      preHandler: canWrite,
+      preValidation: canWrite,
       schema: {
         tags: ['admin'],
         summary: 'Create a category, optionally under a parent',
@@ -178,7 +178,7 @@ export async function catalogRoutes(
   app.patch(
     '/api/admin/categories/:id',
     {
-      preHandler: canWrite,
+      preValidation: canWrite,
       schema: {
         tags: ['admin'],
         summary: 'Rename or move a category (a move under its own subtree is refused with 409)',
@@ -195,7 +195,7 @@ export async function catalogRoutes(
   app.get(
     '/api/admin/products',
     {
-      preHandler: canRead,
+      preValidation: canRead,
       schema: {
         tags: ['admin'],
         summary: 'Products of every status: filter by status, category, tag and q; sort; paginate',
@@ -213,7 +213,7 @@ export async function catalogRoutes(
   app.post(
     '/api/admin/products',
     {
-      preHandler: canWrite,
+      preValidation: canWrite,
       schema: {
         tags: ['admin'],
         summary: 'Create a product with its variants (and optional initial stock) in one call',
@@ -228,7 +228,7 @@ export async function catalogRoutes(
   app.get(
     '/api/admin/products/:id',
     {
-      preHandler: canRead,
+      preValidation: canRead,
       schema: {
         tags: ['admin'],
         summary: 'One product with all its variants and their stock',
@@ -242,7 +242,7 @@ export async function catalogRoutes(
   app.patch(
     '/api/admin/products/:id',
     {
-      preHandler: canWrite,
+      preValidation: canWrite,
       schema: {
         tags: ['admin'],
         summary: 'Change a product; variants with an id are changed, variants without one are added',
@@ -257,7 +257,7 @@ export async function catalogRoutes(
   app.post(
     '/api/admin/products/:id/archive',
     {
-      preHandler: canWrite,
+      preValidation: canWrite,
       schema: {
         tags: ['admin'],
         summary: 'Archive a product: hidden from the storefront and checkout, kept for orders and history',

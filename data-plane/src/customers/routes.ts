@@ -58,7 +58,7 @@ export async function customerRoutes(
   app.get(
     '/api/admin/customers',
     {
-      preHandler: read,
+      preValidation: read,
       schema: {
         tags,
         summary: 'Buyer accounts with order count, total spent and last activity; sortable and filterable',
@@ -100,7 +100,7 @@ export async function customerRoutes(
   app.get(
     '/api/admin/customers/:id',
     {
-      preHandler: read,
+      preValidation: read,
       schema: {
         tags,
         summary: 'One buyer account with stats and recent orders (email masked)',
@@ -118,7 +118,7 @@ export async function customerRoutes(
     app.post(
       `/api/admin/customers/:id/${action}`,
       {
-        preHandler: disable,
+        preValidation: disable,
         schema: {
           tags,
           summary: disabled

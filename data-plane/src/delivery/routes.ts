@@ -30,7 +30,7 @@ export async function deliveryRoutes(
   app.post(
     '/api/admin/orders/:id/start-fulfillment',
     {
-      preHandler: fulfil,
+      preValidation: fulfil,
       schema: {
         tags: ['admin'],
         summary: 'Start fulfilling a paid order, optionally with carrier and tracking number',
@@ -53,7 +53,7 @@ export async function deliveryRoutes(
   app.post(
     '/api/admin/orders/:id/tracking',
     {
-      preHandler: fulfil,
+      preValidation: fulfil,
       schema: {
         tags: ['admin'],
         summary: "Add a tracking event to the order's delivery timeline",
@@ -79,7 +79,7 @@ export async function deliveryRoutes(
   app.post(
     '/api/admin/orders/:id/confirm-delivery',
     {
-      preHandler: fulfil,
+      preValidation: fulfil,
       schema: {
         tags: ['admin'],
         summary: 'Confirm the order was delivered',
@@ -103,7 +103,7 @@ export async function deliveryRoutes(
   app.post(
     '/api/admin/orders/:id/digital-delivery',
     {
-      preHandler: fulfil,
+      preValidation: fulfil,
       schema: {
         tags: ['admin'],
         summary: 'Attach digital goods (an https URL); the buyer gets a signed link that expires',

@@ -68,12 +68,12 @@ export async function webhookRoutes(
   ctx: ServiceContext,
   verifyStaff: (token: string) => Promise<StaffIdentity>,
 ) {
-  const preHandler = requirePermission(verifyStaff, 'webhooks.manage');
+  const canManage = requirePermission(verifyStaff, 'webhooks.manage');
 
   app.get(
     '/api/admin/webhooks',
     {
-      preHandler,
+      preValidation: canManage,
       schema: {
         tags,
         summary: "The shop's webhook endpoints (never their secrets)",
@@ -86,7 +86,7 @@ export async function webhookRoutes(
   app.post(
     '/api/admin/webhooks',
     {
-      preHandler,
+      preValidation: canManage,
       schema: {
         tags,
         summary: 'Add a webhook endpoint; the response carries its signing secret, once',
@@ -105,7 +105,7 @@ export async function webhookRoutes(
   app.get(
     '/api/admin/webhooks/:id',
     {
-      preHandler,
+      preValidation: canManage,
       schema: {
         tags,
         summary: 'One webhook endpoint',
@@ -119,7 +119,7 @@ export async function webhookRoutes(
   app.patch(
     '/api/admin/webhooks/:id',
     {
-      preHandler,
+      preValidation: canManage,
       schema: {
         tags,
         summary: 'Change a webhook endpoint (URL, event types, description, enabled)',
@@ -135,7 +135,7 @@ export async function webhookRoutes(
   app.delete(
     '/api/admin/webhooks/:id',
     {
-      preHandler,
+      preValidation: canManage,
       schema: {
         tags,
         summary: 'Remove a webhook endpoint (its delivery log is kept)',
@@ -152,7 +152,7 @@ export async function webhookRoutes(
   app.post(
     '/api/admin/webhooks/:id/rotate-secret',
     {
-      preHandler,
+      preValidation: canManage,
       schema: {
         tags,
         summary: "Replace an endpoint's signing secret; the new one is shown once",
@@ -166,7 +166,7 @@ export async function webhookRoutes(
   app.get(
     '/api/admin/webhooks/:id/deliveries',
     {
-      preHandler,
+      preValidation: canManage,
       schema: {
         tags,
         summary: "An endpoint's delivery attempts, newest first",

@@ -46,7 +46,7 @@ export async function inventoryRoutes(
   app.get(
     '/api/admin/inventory/:variantId',
     {
-      preHandler: requirePermission(verifyStaff, 'catalog.read'),
+      preValidation: requirePermission(verifyStaff, 'catalog.read'),
       schema: {
         tags: ['admin'],
         summary: "A variant's stock level and its 50 most recent movements (who, when, why)",
@@ -60,7 +60,7 @@ export async function inventoryRoutes(
   app.post(
     '/api/admin/inventory/:variantId/adjustments',
     {
-      preHandler: canAdjust,
+      preValidation: canAdjust,
       schema: {
         tags: ['admin'],
         summary: 'Change on-hand stock by a delta or to a value; recorded as a movement and audited',
@@ -100,7 +100,7 @@ export async function inventoryRoutes(
   app.put(
     '/api/admin/inventory/:variantId/threshold',
     {
-      preHandler: canAdjust,
+      preValidation: canAdjust,
       schema: {
         tags: ['admin'],
         summary: "Set a variant's low-stock threshold (null: use the shop's default)",

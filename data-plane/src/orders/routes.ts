@@ -64,7 +64,7 @@ export async function orderRoutes(
   app.get(
     '/api/admin/orders',
     {
-      preHandler: requirePermission(verifyStaff, 'orders.read'),
+      preValidation: requirePermission(verifyStaff, 'orders.read'),
       schema: {
         tags: ['admin'],
         summary: "The shop's orders, filtered, sorted and paged",
@@ -110,7 +110,7 @@ export async function orderRoutes(
   app.get(
     '/api/admin/orders/:id',
     {
-      preHandler: requirePermission(verifyStaff, 'orders.read'),
+      preValidation: requirePermission(verifyStaff, 'orders.read'),
       schema: {
         tags: ['admin'],
         summary: 'One order with its lines, payment, transitions, tracking and escrow balances',
@@ -173,7 +173,7 @@ export async function orderRoutes(
     app.post(
       `/api/admin/orders/:id/${action.path}`,
       {
-        preHandler: requirePermission(verifyStaff, action.permission),
+        preValidation: requirePermission(verifyStaff, action.permission),
         schema: {
           tags: ['admin'],
           summary: action.summary,

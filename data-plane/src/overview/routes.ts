@@ -22,7 +22,7 @@ export async function overviewRoutes(
   app.get(
     '/api/admin/overview',
     {
-      preHandler: requirePermission(verifyStaff, 'overview.read'),
+      preValidation: requirePermission(verifyStaff, 'overview.read'),
       schema: {
         tags: ['admin'],
         summary: 'Orders, GMV and new customers for the last 7 and 30 days, with a daily series',

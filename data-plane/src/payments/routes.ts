@@ -104,7 +104,7 @@ export async function paymentRoutes(
   app.post(
     '/api/admin/orders/:id/confirm-payment',
     {
-      preHandler: requirePermission(verifyStaff, 'payments.confirm'),
+      preValidation: requirePermission(verifyStaff, 'payments.confirm'),
       schema: {
         tags: ['admin'],
         summary: 'Staff confirm a manual_invoice payment with an evidence note',

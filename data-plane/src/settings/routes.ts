@@ -97,7 +97,7 @@ export async function settingsRoutes(
   app.get(
     '/api/admin/settings',
     {
-      preHandler: requirePermission(verifyStaff, 'catalog.read'),
+      preValidation: requirePermission(verifyStaff, 'catalog.read'),
       schema: {
         tags: ['admin'],
         summary: "The shop's settings",
@@ -110,7 +110,7 @@ export async function settingsRoutes(
   app.patch(
     '/api/admin/settings',
     {
-      preHandler: requirePermission(verifyStaff, 'settings.write'),
+      preValidation: requirePermission(verifyStaff, 'settings.write'),
       schema: {
         tags: ['admin'],
         summary: "Change the shop's settings and payment policy",

@@ -11,6 +11,8 @@ import type { App } from './types.ts';
 export interface RouteEntry {
   method: string;
   url: string;
+  /** The guards that run before validation, as registered (tests inspect their tags). */
+  preValidation: unknown[];
 }
 
 declare module 'fastify' {
@@ -51,7 +53,8 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
   const routeTable: RouteEntry[] = [];
   app.decorate('routeTable', routeTable);
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
+    const preValidation = [route.preValidation ?? []].flat();
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url, preValidation });
   });
 
   await app.register(swagger, {
