@@ -77,6 +77,29 @@ describe('sign-in', () => {
     expect(me.statusCode).toBe(401);
   });
 
+  it('checks who is calling before it checks the input: anonymous gets 401, not the validation rules', async () => {
+    const anonymous = await cp.app.inject({
+      method: 'POST',
+      url: '/tenants',
+      payload: { slug: 'NOT A SLUG' },
+    });
+    expect(anonymous.statusCode).toBe(401);
+    const seller = await cp.register();
+    const signedIn = await cp.app.inject({
+      method: 'POST',
+      url: '/tenants',
+      headers: seller.headers,
+      payload: { slug: 'NOT A SLUG' },
+    });
+    expect(signedIn.statusCode).toBe(400);
+    const admin = await cp.app.inject({
+      method: 'GET',
+      url: '/admin/audit?limit=0',
+      headers: seller.headers,
+    });
+    expect(admin.statusCode).toBe(403);
+  });
+
   it('logout invalidates the session', async () => {
     const seller = await cp.register();
     expect(

@@ -134,7 +134,7 @@ export async function accountRoutes(app: App, ctx: ServiceContext) {
   app.post(
     '/auth/logout',
     {
-      preHandler: requireUser,
+      preValidation: requireUser,
       config: { allowMfaPending: true },
       schema: { tags, summary: 'End this session', response: { 204: Empty, ...errorResponses } },
     },
@@ -148,7 +148,7 @@ export async function accountRoutes(app: App, ctx: ServiceContext) {
   app.get(
     '/auth/me',
     {
-      preHandler: requireUser,
+      preValidation: requireUser,
       config: { allowMfaPending: true },
       schema: {
         tags,
@@ -184,7 +184,7 @@ export async function accountRoutes(app: App, ctx: ServiceContext) {
   app.post(
     '/auth/mfa/enrol',
     {
-      preHandler: requireUser,
+      preValidation: requireUser,
       schema: {
         tags,
         summary: 'Start TOTP enrolment',
@@ -198,7 +198,7 @@ export async function accountRoutes(app: App, ctx: ServiceContext) {
   app.post(
     '/auth/mfa/enrol/confirm',
     {
-      preHandler: requireUser,
+      preValidation: requireUser,
       schema: {
         tags,
         summary: 'Confirm TOTP enrolment with a current code',
@@ -215,7 +215,7 @@ export async function accountRoutes(app: App, ctx: ServiceContext) {
   app.post(
     '/auth/mfa/challenge',
     {
-      preHandler: requireUser,
+      preValidation: requireUser,
       config: { allowMfaPending: true },
       schema: {
         tags,

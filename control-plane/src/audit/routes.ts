@@ -28,7 +28,7 @@ export async function auditRoutes(app: App, ctx: ServiceContext) {
   app.get(
     '/admin/audit',
     {
-      preHandler: requirePlatformAdmin(ctx),
+      preValidation: requirePlatformAdmin(ctx),
       schema: {
         tags: ['admin'],
         summary: 'The audit log, newest first',

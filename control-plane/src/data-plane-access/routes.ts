@@ -3,7 +3,7 @@ import { errorResponses, Strict, Timestamp } from '@amanat/kit/http/schemas';
 import type { App } from '@amanat/kit/http/types';
 import { Type } from 'typebox';
 import { recordAudit } from '../audit/record.ts';
-import { actorOf, authOf } from '../auth/authenticate.ts';
+import { actorOf, authOf, requireUser } from '../auth/authenticate.ts';
 import type { ServiceContext } from '../context.ts';
 import { requireTenantRole, tenantAccessOf } from '../tenant-roles/guard.ts';
 import { tenantRoles } from '../tenant-roles/schema.ts';
@@ -30,6 +30,7 @@ export async function dataPlaneAccessRoutes(app: App, ctx: ServiceContext, signi
   app.post(
     '/tenants/:tenantId/data-plane-token',
     {
+      preValidation: requireUser,
       preHandler: requireTenantRole(ctx, ...tenantRoles),
       schema: {
         tags: ['data planes'],

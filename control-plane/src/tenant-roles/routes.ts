@@ -1,7 +1,7 @@
 import { Empty, errorResponses, literals, Strict, Timestamp, Uuid } from '@amanat/kit/http/schemas';
 import type { App } from '@amanat/kit/http/types';
 import { type Static, Type } from 'typebox';
-import { actorOf } from '../auth/authenticate.ts';
+import { actorOf, requireUser } from '../auth/authenticate.ts';
 import type { ServiceContext } from '../context.ts';
 import { AccessReasonHeaders, requireTenantRole } from './guard.ts';
 import { listMembers } from './queries.ts';
@@ -43,6 +43,7 @@ export async function tenantRoleRoutes(app: App, ctx: ServiceContext) {
   app.get(
     '/tenants/:tenantId/members',
     {
+      preValidation: requireUser,
       preHandler: requireTenantRole(ctx, 'owner', 'manager'),
       schema: {
         tags,
@@ -58,6 +59,7 @@ export async function tenantRoleRoutes(app: App, ctx: ServiceContext) {
   app.post(
     '/tenants/:tenantId/members',
     {
+      preValidation: requireUser,
       preHandler: requireTenantRole(ctx, 'owner', 'manager'),
       schema: {
         tags,
@@ -78,6 +80,7 @@ export async function tenantRoleRoutes(app: App, ctx: ServiceContext) {
   app.patch(
     '/tenants/:tenantId/members/:userId',
     {
+      preValidation: requireUser,
       preHandler: requireTenantRole(ctx, 'owner', 'manager'),
       schema: {
         tags,
@@ -97,6 +100,7 @@ export async function tenantRoleRoutes(app: App, ctx: ServiceContext) {
   app.delete(
     '/tenants/:tenantId/members/:userId',
     {
+      preValidation: requireUser,
       preHandler: requireTenantRole(ctx, 'owner', 'manager'),
       schema: {
         tags,
@@ -115,6 +119,7 @@ export async function tenantRoleRoutes(app: App, ctx: ServiceContext) {
   app.post(
     '/tenants/:tenantId/ownership',
     {
+      preValidation: requireUser,
       preHandler: requireTenantRole(ctx, 'owner'),
       schema: {
         tags,

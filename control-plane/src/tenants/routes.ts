@@ -99,7 +99,7 @@ export async function tenantRoutes(app: App, ctx: ServiceContext) {
   app.get(
     '/tenants',
     {
-      preHandler: requireUser,
+      preValidation: requireUser,
       schema: {
         tags: ['tenants'],
         summary: 'Tenants where you hold a role',
@@ -121,7 +121,7 @@ export async function tenantRoutes(app: App, ctx: ServiceContext) {
   app.post(
     '/tenants',
     {
-      preHandler: requireUser,
+      preValidation: requireUser,
       schema: {
         tags: ['tenants'],
         summary: 'Request a new shop (pending until a platform admin approves it)',
@@ -138,6 +138,7 @@ export async function tenantRoutes(app: App, ctx: ServiceContext) {
   app.get(
     '/tenants/:tenantId',
     {
+      preValidation: requireUser,
       preHandler: requireTenantRole(ctx, ...tenantRoles),
       schema: {
         tags: ['tenants'],
@@ -153,6 +154,7 @@ export async function tenantRoutes(app: App, ctx: ServiceContext) {
   app.patch(
     '/tenants/:tenantId',
     {
+      preValidation: requireUser,
       preHandler: requireTenantRole(ctx, 'owner', 'manager'),
       schema: {
         tags: ['tenants'],
@@ -169,7 +171,7 @@ export async function tenantRoutes(app: App, ctx: ServiceContext) {
   app.get(
     '/admin/tenants',
     {
-      preHandler: admin,
+      preValidation: admin,
       schema: {
         tags: ['admin'],
         summary: 'All tenants, filtered, sorted and paginated',
@@ -193,7 +195,7 @@ export async function tenantRoutes(app: App, ctx: ServiceContext) {
   app.post(
     '/admin/tenants',
     {
-      preHandler: admin,
+      preValidation: admin,
       schema: {
         tags: ['admin'],
         summary: 'Create an active tenant for an existing account',
@@ -220,7 +222,7 @@ export async function tenantRoutes(app: App, ctx: ServiceContext) {
     app.post(
       `/admin/tenants/:tenantId/${action}`,
       {
-        preHandler: admin,
+        preValidation: admin,
         schema: {
           tags: ['admin'],
           summary,
