@@ -178,79 +178,79 @@ export async function reserveStock(
   }
 }
 
-/** Gives an unpaid order's reservation back (payment window expired, order cancelled). */
-export async function releaseReservation(
+/**
+ * Applies one order's stock change to each of its lines, in lock order, with a movement per
+ * line. `reserved` changes only where the order holds that much reserved stock; a shortfall
+ * means the order's bookkeeping is broken, which is a bug, not a client error.
+ */
+async function applyOrderStockChange(
   tx: Queryable,
   tenantId: string,
   actor: Actor,
   orderId: string,
   lines: readonly StockLine[],
+  change: { reason: MovementReason; onHand: -1 | 0 | 1; reserved: -1 | 0 },
 ): Promise<void> {
   for (const line of lockOrder(lines)) {
-    const after = await changeLevel(
-      tx,
-      tenantId,
-      line.variantId,
-      0,
-      -line.quantity,
-      sql`reserved >= ${line.quantity}`,
-    );
-    if (!after) throw new Error(`variant ${line.variantId} holds less reserved stock than order ${orderId}`);
+    const onHandDelta = change.onHand * line.quantity;
+    const reservedDelta = change.reserved * line.quantity;
+    const guard = reservedDelta < 0 ? sql`reserved >= ${line.quantity}` : undefined;
+    const after = await changeLevel(tx, tenantId, line.variantId, onHandDelta, reservedDelta, guard);
+    if (!after)
+      throw new Error(`variant ${line.variantId} cannot take ${change.reason} for order ${orderId}`);
     await recordMovement(tx, tenantId, actor, {
       variantId: line.variantId,
-      reason: 'order_released',
-      reservedDelta: -line.quantity,
+      reason: change.reason,
+      ...(onHandDelta ? { onHandDelta } : {}),
+      ...(reservedDelta ? { reservedDelta } : {}),
       orderId,
     });
   }
+}
+
+/** Gives an unpaid order's reservation back (payment window expired, order cancelled). */
+export function releaseReservation(
+  tx: Queryable,
+  tenantId: string,
+  actor: Actor,
+  orderId: string,
+  lines: readonly StockLine[],
+) {
+  return applyOrderStockChange(tx, tenantId, actor, orderId, lines, {
+    reason: 'order_released',
+    onHand: 0,
+    reserved: -1,
+  });
 }
 
 /** The goods leave: a paid order's reservation becomes a decrease of on-hand stock. */
-export async function commitReservation(
+export function commitReservation(
   tx: Queryable,
   tenantId: string,
   actor: Actor,
   orderId: string,
   lines: readonly StockLine[],
-): Promise<void> {
-  for (const line of lockOrder(lines)) {
-    const after = await changeLevel(
-      tx,
-      tenantId,
-      line.variantId,
-      -line.quantity,
-      -line.quantity,
-      sql`reserved >= ${line.quantity}`,
-    );
-    if (!after) throw new Error(`variant ${line.variantId} holds less reserved stock than order ${orderId}`);
-    await recordMovement(tx, tenantId, actor, {
-      variantId: line.variantId,
-      reason: 'order_fulfilled',
-      onHandDelta: -line.quantity,
-      reservedDelta: -line.quantity,
-      orderId,
-    });
-  }
+) {
+  return applyOrderStockChange(tx, tenantId, actor, orderId, lines, {
+    reason: 'order_fulfilled',
+    onHand: -1,
+    reserved: -1,
+  });
 }
 
 /** Puts a committed order's goods back on hand (e.g. returned after a refund). */
-export async function restockOrder(
+export function restockOrder(
   tx: Queryable,
   tenantId: string,
   actor: Actor,
   orderId: string,
   lines: readonly StockLine[],
-): Promise<void> {
-  for (const line of lockOrder(lines)) {
-    const after = await changeLevel(tx, tenantId, line.variantId, line.quantity, 0);
-    if (!after) throw new Error(`variant ${line.variantId} has no stock row to restock`);
-    await recordMovement(tx, tenantId, actor, {
-      variantId: line.variantId,
-      reason: 'restock',
-      onHandDelta: line.quantity,
-      orderId,
-    });
-  }
+) {
+  return applyOrderStockChange(tx, tenantId, actor, orderId, lines, {
+    reason: 'restock',
+    onHand: 1,
+    reserved: 0,
+  });
 }
 
 export type StockChange = { delta: number } | { set: number };
