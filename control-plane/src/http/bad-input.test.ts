@@ -1,3 +1,4 @@
+import { type Json, REMOVE, withField } from '@amanat/kit/testing/payloads';
 import { asc, count, eq } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { InjectOptions } from 'fastify';
@@ -72,21 +73,6 @@ const validPatch = () => ({
 const validAdminTenant = () => ({ ...validTenant(), owner_email: other.email });
 const validSuspend = () => ({ reason: 'Chargebacks above the threshold' });
 const validMember = () => ({ email: other.email, role: 'finance' });
-
-type Json = Record<string, unknown>;
-
-/** A copy of `base` with the value at the dotted `path` replaced (or removed when `value` is `REMOVE`). */
-const REMOVE = Symbol('remove');
-function set(base: Json, path: string, value: unknown): Json {
-  const copy: Json = structuredClone(base);
-  const keys = path.split('.');
-  const last = keys.pop() as string;
-  let node = copy;
-  for (const key of keys) node = node[key] as Json;
-  if (value === REMOVE) delete node[last];
-  else node[last] = value;
-  return copy;
-}
 
 interface Case {
   name: string;
@@ -166,7 +152,7 @@ function field(target: Target, name: string, path: string, value: unknown, expec
       method: target.method,
       url: target.url(),
       headers: target.headers(),
-      payload: set(target.valid(), path, value),
+      payload: withField(target.valid(), path, value),
     }),
     status: 400,
     field: expected ?? `body.${path}`,

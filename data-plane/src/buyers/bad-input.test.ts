@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type Json, REMOVE, withField } from '@amanat/kit/testing/payloads';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,19 +49,6 @@ beforeAll(async () => {
   endpointId = endpoint.json().endpoint.id;
 });
 afterAll(() => dp?.close());
-
-type Json = Record<string, unknown>;
-const REMOVE = Symbol('remove');
-function set(base: Json, path: string, value: unknown): Json {
-  const copy: Json = structuredClone(base);
-  const keys = path.split('.');
-  const last = keys.pop() as string;
-  let node = copy;
-  for (const key of keys) node = node[key] as Json;
-  if (value === REMOVE) delete node[last];
-  else node[last] = value;
-  return copy;
-}
 
 function validAddress(): Json {
   return {
@@ -174,7 +162,7 @@ function field(target: Target, name: string, path: string, value: unknown, expec
       method: target.method,
       url: target.url(),
       ...target.auth(),
-      payload: set(target.valid(), path, value),
+      payload: withField(target.valid(), path, value),
     }),
     status: 400,
     field: expected ?? `body.${path}`,
