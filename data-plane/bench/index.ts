@@ -22,6 +22,10 @@ import { seedCatalog } from './seed.ts';
 const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 10_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const DURATION_SECONDS = Number(process.env.BENCH_DURATION ?? 10);
+/** A directory: the data plane writes a V8 CPU profile there when it exits. */
+const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROFILE_DIR;
+/** Comma-separated subset of catalog,search,item,checkout; all by default. */
+const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? 'catalog,search,item,checkout').split(','));
 
 const postgres = await startEmbeddedPostgres({
   dataDir: await mkdtemp(join(tmpdir(), 'amanat-dp-bench-pg-')),
@@ -38,7 +42,12 @@ const { publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractab
 const port = await freePort();
 const dataPlane = spawn(
   process.execPath,
-  ['--import', 'tsx', fileURLToPath(new URL('../src/main.ts', import.meta.url))],
+  [
+    ...(CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`] : []),
+    '--import',
+    'tsx',
+    fileURLToPath(new URL('../src/main.ts', import.meta.url)),
+  ],
   {
     env: {
       ...process.env,
@@ -81,7 +90,12 @@ interface Row {
 }
 
 /** Runs one scenario; latencies are collected per response so p95 is exact, not interpolated. */
-async function run(scenario: string, options: Partial<autocannon.Options>): Promise<Row> {
+async function run(
+  name: string,
+  scenario: string,
+  options: Partial<autocannon.Options>,
+): Promise<Row | undefined> {
+  if (!SCENARIOS.has(name)) return undefined;
   const latencies: number[] = [];
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
@@ -104,9 +118,9 @@ async function run(scenario: string, options: Partial<autocannon.Options>): Prom
   };
 }
 
-const rows: Row[] = [];
+const rows: (Row | undefined)[] = [];
 rows.push(
-  await run('GET /api/storefront/catalog (page of 24)', {
+  await run('catalog', 'GET /api/storefront/catalog (page of 24)', {
     requests: [
       {
         setupRequest: (req) => ({
@@ -118,7 +132,7 @@ rows.push(
   }),
 );
 rows.push(
-  await run('GET /api/storefront/catalog?search= (full-text + fuzzy)', {
+  await run('search', 'GET /api/storefront/catalog?search= (full-text + fuzzy)', {
     requests: [
       {
         setupRequest: (req) => ({
@@ -130,14 +144,14 @@ rows.push(
   }),
 );
 rows.push(
-  await run('GET /api/storefront/items/:id', {
+  await run('item', 'GET /api/storefront/items/:id', {
     requests: [
       { setupRequest: (req) => ({ ...req, path: `/api/storefront/items/${pick(seeded.productIds)}` }) },
     ],
   }),
 );
 
-const checkout = await run('POST /api/storefront/checkout (guest, amn_direct)', {
+const checkout = await run('checkout', 'POST /api/storefront/checkout (guest, amn_direct)', {
   requests: [
     {
       method: 'POST',
@@ -170,7 +184,7 @@ await client.end();
 console.log(
   `data-plane bench: ${cpus().length} cores, node ${process.version}, ${PRODUCTS} products / ${seeded.variantCount} variants, ${CONNECTIONS} connections, ${DURATION_SECONDS} s per scenario`,
 );
-console.table(rows);
+console.table(rows.filter((row) => row !== undefined));
 console.log(
   `checkout integrity: ${integrity[0]?.orders} orders, ${integrity[0]?.reserved} units reserved, ${integrity[0]?.oversold} oversold variants`,
 );
