@@ -7,9 +7,9 @@ const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url)
 const MIGRATION_LOCK_KEY = 727_001;
 
 export function migrateControlPlane(url: string): Promise<void> {
-  return migrateUnderLock(url, migrationsFolder, MIGRATION_LOCK_KEY);
+  return migrateUnderLock(url, migrationsFolder, { lockKey: MIGRATION_LOCK_KEY });
 }
 
 export function controlPlaneMigrationsAreCurrent(pool: pg.Pool): Promise<boolean> {
-  return migrationsAreCurrent(pool, migrationsFolder);
+  return migrationsAreCurrent(pool, migrationsFolder, 'drizzle');
 }
