@@ -186,7 +186,7 @@ export class Provisioner {
       await savePlacement(this.registry, tenant, placement);
       const report: Report = { tenant, placement, actions };
       if (!hadLogin || options.rotateCredentials) {
-        report.credentials = await this.#setPassword(placement, app);
+        report.credentials = await this.setPassword(placement, app);
         actions.push(hadLogin ? `rotated the password of ${app}` : `set the password of ${app}`);
       }
       return report;
@@ -198,7 +198,7 @@ export class Provisioner {
     const placement = await this.#require(tenantId);
     return this.withTenantLock(placement.tenantId, async () => {
       const { app } = tenantObjectNames(placement.tenantId);
-      const credentials = await this.#setPassword(placement, app);
+      const credentials = await this.setPassword(placement, app);
       return {
         tenant: { id: placement.tenantId, slug: placement.slug },
         placement: stripRecord(placement),
@@ -208,7 +208,8 @@ export class Provisioner {
     });
   }
 
-  async #setPassword(placement: Placement, login: string): Promise<Credentials> {
+  /** Sets a fresh password on the tenant's login at `placement`'s server and returns it. */
+  async setPassword(placement: Placement, login: string): Promise<Credentials> {
     const password = generatePassword();
     await this.servers.withAdmin(placement.server, 'postgres', (client) =>
       client.query(`ALTER ROLE ${quoteIdent(login)} PASSWORD '${scramVerifier(password)}'`),
