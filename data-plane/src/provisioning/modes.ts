@@ -65,10 +65,30 @@ export function placementOf(
   }
 }
 
+/**
+ * Extensions live in their own schema, on every login's search_path, so that swapping a
+ * tenant's data schema during a restore never moves the extension's functions with it.
+ */
+export const EXTENSIONS_SCHEMA = 'extensions';
+
 async function ensureExtensions(client: pg.Client): Promise<void> {
+  await client.query(`CREATE SCHEMA IF NOT EXISTS ${EXTENSIONS_SCHEMA}`);
+  await client.query(`GRANT USAGE ON SCHEMA ${EXTENSIONS_SCHEMA} TO PUBLIC`);
   for (const extension of EXTENSIONS) {
-    await client.query(`CREATE EXTENSION IF NOT EXISTS ${extension} WITH SCHEMA public`);
+    await client.query(`CREATE EXTENSION IF NOT EXISTS ${extension} WITH SCHEMA ${EXTENSIONS_SCHEMA}`);
   }
+}
+
+/** The search_path of a location: its data schema, then the extensions. */
+export function searchPath(schema: string): string {
+  return `${quoteIdent(schema)}, ${EXTENSIONS_SCHEMA}`;
+}
+
+/** Pins a login's search_path in one database. */
+async function pinSearchPath(client: pg.Client, login: string, database: string, schema: string) {
+  await client.query(
+    `ALTER ROLE ${quoteIdent(login)} IN DATABASE ${quoteIdent(database)} SET search_path TO ${searchPath(schema)}`,
+  );
 }
 
 /** Closes every session of a login, so revoked rights or a dropped object take effect now. */
@@ -101,7 +121,7 @@ async function migrateLocation(
     migrationsSchema: placement.schema,
     prepare: async (client) => {
       await client.query(`SET ROLE ${quoteIdent(owner)}`);
-      await client.query(`SET search_path TO ${quoteIdent(placement.schema)}, public`);
+      await client.query(`SET search_path TO ${searchPath(placement.schema)}`);
     },
   });
   context.report(`migrated ${placement.database}.${placement.schema} to the current data-plane schema`);
@@ -205,6 +225,7 @@ async function ensureSharedTenant(context: ModeContext, tenant: TenantRef): Prom
     await client.query(
       `GRANT ${quoteIdent(roles.tenants)} TO ${quoteIdent(app)} WITH INHERIT TRUE, SET FALSE`,
     );
+    await pinSearchPath(client, app, context.databases.shared, 'public');
   });
 }
 
@@ -264,9 +285,7 @@ async function ensureSchemaTenant(
     // even when the schema exists. The owner cannot log in, so only the provisioner uses it.
     await client.query(`GRANT CONNECT, CREATE ON DATABASE ${database} TO ${quoteIdent(owner)}`);
     await client.query(`GRANT CONNECT ON DATABASE ${database} TO ${quoteIdent(app)}`);
-    await client.query(
-      `ALTER ROLE ${quoteIdent(app)} IN DATABASE ${database} SET search_path TO ${quoteIdent(schema)}, public`,
-    );
+    await pinSearchPath(client, app, placement.database, schema);
   });
   await context.servers.withAdmin('default', placement.database, async (client) => {
     if (!(await schemaExists(client, schema))) {
@@ -312,6 +331,7 @@ async function ensureDatabaseTenant(
     }
     await client.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${database} FROM PUBLIC`);
     await client.query(`GRANT CONNECT ON DATABASE ${database} TO ${quoteIdent(app)}`);
+    await pinSearchPath(client, app, placement.database, 'public');
   });
   await context.servers.withAdmin(placement.server, placement.database, async (client) => {
     await ensureExtensions(client);
