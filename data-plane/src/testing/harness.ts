@@ -21,12 +21,24 @@ export const PAYMENT_EVIDENCE_SECRET = 'test-payment-evidence-secret-0123456789'
  * One tenant's data plane on its own fresh database (cloned from the migrated template),
  * served in-process through fastify's inject. The test plays the control plane: it holds
  * the Ed25519 private key whose public half is in CONTROL_PLANE_JWKS.
+ *
+ * With `database`, the data plane joins a database another one already uses, as tenants do
+ * in the shared isolation mode, or one the provisioner made (then pass its `tenantId` too:
+ * a provisioned login only ever sees its own tenant's rows). That database is left for its
+ * creator to drop, so close this data plane first.
  */
 export async function startTestDataPlane(
-  options: { env?: Record<string, string>; logStream?: DestinationStream } = {},
+  options: {
+    env?: Record<string, string>;
+    logStream?: DestinationStream;
+    database?: { url: string };
+    tenantId?: string;
+  } = {},
 ) {
-  const database = await cloneDatabase(inject('pgAdminUrl'), inject('templates').dataPlane as string);
-  const tenantId = randomUUID();
+  const database = options.database
+    ? { url: options.database.url, drop: async () => {} }
+    : await cloneDatabase(inject('pgAdminUrl'), inject('templates').dataPlane as string);
+  const tenantId = options.tenantId ?? randomUUID();
   const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   const kid = 'cp-test-1';
   const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' }] };
