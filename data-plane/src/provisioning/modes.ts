@@ -131,7 +131,7 @@ async function migrateLocation(
  * Grants a login DML on every table of one schema, read-only on the migrations table (its
  * readiness check reads it; nothing of the data plane's may rewrite it), and its sequences.
  */
-async function grantDml(client: pg.Client, schema: string, grantee: string): Promise<void> {
+export async function grantDml(client: pg.Client, schema: string, grantee: string): Promise<void> {
   const s = quoteIdent(schema);
   const g = quoteIdent(grantee);
   await client.query(`GRANT USAGE ON SCHEMA ${s} TO ${g}`);
@@ -211,8 +211,54 @@ export async function ensureSharedDatabase(context: ModeContext): Promise<void> 
         context.report(`secured ${tenantTables.length} shared tables with forced row-level security`);
       await client.query('RESET ROLE');
       await grantDml(client, 'public', roles.tenants);
+      await dropSharedStatistics(context, client);
     });
   });
+}
+
+/**
+ * Column statistics pool every tenant's values, and the planner consults them under row-level
+ * security too (through leakproof operators such as text `=` and `<`): EXPLAIN's row estimates
+ * would let one login confirm another tenant's email, bisect values out of a histogram, or
+ * count another tenant's rows with `tenant_id = …`. So the shared tables, and the expression
+ * columns of their indexes, keep no column statistics; their indexes lead with tenant_id, which
+ * keeps plans sane without them. Statistics already gathered are cleared: ANALYZE leaves
+ * behind those of a column whose target drops to 0.
+ */
+async function dropSharedStatistics(context: ModeContext, client: pg.Client): Promise<void> {
+  const columns = await client.query<{ kind: string; relation: string; column: string; attnum: number }>(
+    `SELECT c.relkind AS kind, c.relname AS relation, a.attname AS column, a.attnum
+       FROM pg_class c
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+       LEFT JOIN pg_index i ON i.indexrelid = c.oid
+       LEFT JOIN pg_class t ON t.oid = i.indrelid
+      WHERE c.relnamespace = 'public'::regnamespace AND a.attstattarget IS DISTINCT FROM 0
+        AND (c.relkind = 'r' AND c.relname = ANY($1)
+             OR c.relkind = 'i' AND t.relname = ANY($1) AND i.indkey[a.attnum - 1] = 0)`,
+    [tenantTables.map((table) => table.name)],
+  );
+  if (columns.rows.length === 0) return;
+  const clearable = await client.query<{ ok: boolean }>(
+    `SELECT to_regprocedure('pg_clear_attribute_stats(text,text,text,boolean)') IS NOT NULL AS ok`,
+  );
+  for (const { kind, relation, column, attnum } of columns.rows) {
+    const target = `public.${quoteIdent(relation)}`;
+    await client.query(
+      kind === 'i'
+        ? `ALTER INDEX ${target} ALTER COLUMN ${attnum} SET STATISTICS 0`
+        : `ALTER TABLE ${target} ALTER COLUMN ${quoteIdent(column)} SET STATISTICS 0`,
+    );
+    // PostgreSQL 18 clears one column's statistics; before it, only a superuser can.
+    if (clearable.rows[0]?.ok) {
+      await client.query(`SELECT pg_clear_attribute_stats('public', $1, $2, false)`, [relation, column]);
+    } else {
+      await client.query(
+        `DELETE FROM pg_catalog.pg_statistic WHERE starelid = $1::regclass AND staattnum = $2`,
+        [target, attnum],
+      );
+    }
+  }
+  context.report(`dropped the column statistics of ${columns.rows.length} shared columns`);
 }
 
 async function ensureSharedTenant(context: ModeContext, tenant: TenantRef): Promise<void> {
