@@ -1,0 +1,11 @@
+/**
+ * `npm run bench -w data-plane [-- commerce|isolation]`: the commerce benchmark (catalog,
+ * search, item, checkout) by default, or the isolation benchmark. Each prints its tables.
+ */
+const suites = { commerce: () => import('./commerce.ts'), isolation: () => import('./isolation.ts') };
+const name = (process.argv[2] ?? 'commerce') as keyof typeof suites;
+if (!(name in suites)) {
+  console.error(`unknown benchmark ${JSON.stringify(name)}; choose one of ${Object.keys(suites).join(', ')}`);
+  process.exit(2);
+}
+await suites[name]();
