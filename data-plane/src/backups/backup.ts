@@ -5,13 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { eq, sql } from 'drizzle-orm';
 import pg from 'pg';
 import { dataPlaneMigrationsFolder } from '../db/migrate.ts';
 import type { Provisioner } from '../provisioning/provisioner.ts';
 import { stripRecord } from '../provisioning/provisioner.ts';
 import type { PlacementRecord } from '../provisioning/registry.ts';
-import { backupLogs } from '../provisioning/registry-schema.ts';
 import { copyOut, summarizeTable, tableColumns, withSnapshot } from '../provisioning/tenant-data.ts';
 import { tenantTables } from '../provisioning/tenant-tables.ts';
 import {
@@ -21,6 +19,7 @@ import {
   tableFile,
   writeArchive,
 } from './archive.ts';
+import { openBackupLog } from './log.ts';
 import type { ObjectStore } from './object-store.ts';
 
 export interface BackupResult {
@@ -94,16 +93,7 @@ export async function takeBackup(
   if (!placement) throw new Error(`tenant ${tenantId} is not provisioned; there is nothing to back up`);
   const takenAt = options.now ?? new Date();
   const key = backupKey(placement.tenantId, takenAt);
-  const [log] = await provisioner.registry
-    .insert(backupLogs)
-    .values({
-      tenantId: placement.tenantId,
-      kind: 'backup',
-      status: 'running',
-      path: key,
-      detail: { reason: options.reason ?? 'manual' },
-    })
-    .returning({ id: backupLogs.id });
+  const log = await openBackupLog(provisioner.registry, placement.tenantId, 'backup', key);
   const dir = await mkdtemp(join(tmpdir(), 'amanat-backup-'));
   try {
     await mkdir(join(dir, 'tables'));
@@ -163,20 +153,10 @@ export async function takeBackup(
       }),
     ]);
     const rows = tables.reduce((sum, table) => sum + table.rows, 0);
-    await provisioner.registry
-      .update(backupLogs)
-      .set({ status: 'succeeded', finishedAt: sql`now()`, sizeBytes: counted.bytes(), rows })
-      .where(eq(backupLogs.id, log?.id as string));
+    await log.succeeded({ sizeBytes: counted.bytes(), rows, detail: { reason: options.reason ?? 'manual' } });
     return { key, sizeBytes: counted.bytes(), rows, manifest, longestTableLockMs };
   } catch (error) {
-    await provisioner.registry
-      .update(backupLogs)
-      .set({
-        status: 'failed',
-        finishedAt: sql`now()`,
-        error: error instanceof Error ? error.message : String(error),
-      })
-      .where(eq(backupLogs.id, log?.id as string));
+    await log.failed(error);
     throw error;
   } finally {
     await rm(dir, { recursive: true, force: true });

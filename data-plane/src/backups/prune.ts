@@ -1,7 +1,6 @@
-import { sql } from 'drizzle-orm';
 import type { Provisioner } from '../provisioning/provisioner.ts';
-import { backupLogs } from '../provisioning/registry-schema.ts';
 import { backupPrefix, backupTakenAt } from './backup.ts';
+import { openBackupLog } from './log.ts';
 import type { ObjectStore } from './object-store.ts';
 import { pruneBackups } from './retention.ts';
 
@@ -15,14 +14,14 @@ export async function pruneTenantBackups(
   tenantId: string,
   now = new Date(),
 ) {
+  const log = await openBackupLog(provisioner.registry, tenantId.toLowerCase(), 'prune', null);
   const result = await pruneBackups(store, backupPrefix(tenantId.toLowerCase()), now, {
     takenAt: (object) => backupTakenAt(object.key),
+  }).catch(async (error: unknown) => {
+    await log.failed(error);
+    throw error;
   });
-  await provisioner.registry.insert(backupLogs).values({
-    tenantId: tenantId.toLowerCase(),
-    kind: 'prune',
-    status: 'succeeded',
-    finishedAt: sql`now()`,
+  await log.succeeded({
     detail: { kept: result.kept.length, deleted: result.deleted.map((object) => object.key) },
   });
   return {

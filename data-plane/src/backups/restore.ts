@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { latestMigration } from '@amanat/kit/postgres/migrations';
-import { eq, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import { DATA_PLANE_MIGRATION_LOCK, dataPlaneMigrationsFolder, migrateDataPlane } from '../db/migrate.ts';
 import {
@@ -21,11 +20,11 @@ import {
   type Provisioner,
   stripRecord,
 } from '../provisioning/provisioner.ts';
-import { backupLogs } from '../provisioning/registry-schema.ts';
 import { inTransaction, quoteIdent, schemaExists } from '../provisioning/servers.ts';
 import { advanceSequences, copyIn, summarizeTenant } from '../provisioning/tenant-data.ts';
 import { tenantTables } from '../provisioning/tenant-tables.ts';
 import { type BackupManifest, readArchive } from './archive.ts';
+import { openBackupLog } from './log.ts';
 import type { ObjectStore } from './object-store.ts';
 
 export interface RestoreReport {
@@ -98,10 +97,7 @@ export async function restoreBackup(
   const tenantId = request.tenantId.toLowerCase();
   const dir = await mkdtemp(join(tmpdir(), 'amanat-restore-'));
   const actions: string[] = [];
-  const [log] = await provisioner.registry
-    .insert(backupLogs)
-    .values({ tenantId, kind: 'restore', status: 'running', path: request.key })
-    .returning({ id: backupLogs.id });
+  const log = await openBackupLog(provisioner.registry, tenantId, 'restore', request.key);
   try {
     const manifest = await readArchive(await store.get(request.key), dir);
     if (manifest.tenant.id !== tenantId) {
@@ -141,10 +137,7 @@ export async function restoreBackup(
       );
       return staged;
     });
-    await provisioner.registry
-      .update(backupLogs)
-      .set({ status: 'succeeded', finishedAt: sql`now()`, rows, detail: { restoreId, mode: placement.mode } })
-      .where(eq(backupLogs.id, log?.id as string));
+    await log.succeeded({ rows, detail: { restoreId, mode: placement.mode } });
     return {
       tenantId,
       key: request.key,
@@ -155,14 +148,7 @@ export async function restoreBackup(
       ...(credentials ? { credentials } : {}),
     };
   } catch (error) {
-    await provisioner.registry
-      .update(backupLogs)
-      .set({
-        status: 'failed',
-        finishedAt: sql`now()`,
-        error: error instanceof Error ? error.message : String(error),
-      })
-      .where(eq(backupLogs.id, log?.id as string));
+    await log.failed(error);
     throw error;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -286,8 +272,7 @@ export async function undoRestore(
   tenantId: string,
   restoreId: string,
 ): Promise<void> {
-  const record = await provisioner.locate(tenantId);
-  if (!record) throw new ProvisionError(`tenant ${tenantId} is not provisioned`, 'not-provisioned');
+  const record = await provisioner.require(tenantId);
   const placement = stripRecord(record);
   const aside = asideSchema(record.tenantId, restoreId);
   const { app } = tenantObjectNames(record.tenantId);
@@ -322,8 +307,7 @@ export async function discardAside(
   tenantId: string,
   restoreId: string,
 ): Promise<void> {
-  const record = await provisioner.locate(tenantId);
-  if (!record) throw new ProvisionError(`tenant ${tenantId} is not provisioned`, 'not-provisioned');
+  const record = await provisioner.require(tenantId);
   await provisioner.servers.withAdmin(record.server, record.database, (client) =>
     client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(asideSchema(record.tenantId, restoreId))} CASCADE`),
   );

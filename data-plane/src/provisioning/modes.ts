@@ -417,7 +417,6 @@ export async function ensureTenant(
   tenant: TenantRef,
   placement: Placement,
 ): Promise<void> {
-  const { app, owner } = tenantObjectNames(tenant.id);
   switch (placement.mode) {
     case 'shared':
       await ensureSharedTenant(context, tenant);
@@ -429,10 +428,7 @@ export async function ensureTenant(
       await ensureDatabaseTenant(context, tenant, placement);
       break;
   }
-  await migrateLocation(context, placement, owner, tenant.id);
-  await context.servers.withAdmin(placement.server, placement.database, (client) =>
-    grantDml(client, placement.schema, app),
-  );
+  await migrateTenant(context, tenant, placement);
 }
 
 /** Applies pending migrations to the tenant's location (for shared: the shared database). */

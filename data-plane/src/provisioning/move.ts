@@ -60,8 +60,7 @@ export async function moveTenant(
   toMode: IsolationMode,
   options: MoveOptions,
 ): Promise<Report> {
-  const record = await provisioner.locate(tenantId);
-  if (!record) throw new ProvisionError(`tenant ${tenantId} is not provisioned`, 'not-provisioned');
+  const record = await provisioner.require(tenantId);
   const tenant = checkTenant({ id: record.tenantId, slug: record.slug });
   if (!isStrongerMode(record.mode, toMode)) {
     throw new ProvisionError(

@@ -195,7 +195,7 @@ export class Provisioner {
 
   /** New password for the tenant's login; the old one stops working at once. */
   async rotateCredentials(tenantId: string): Promise<Report> {
-    const placement = await this.#require(tenantId);
+    const placement = await this.require(tenantId);
     return this.withTenantLock(placement.tenantId, async () => {
       const { app } = tenantObjectNames(placement.tenantId);
       const credentials = await this.setPassword(placement, app);
@@ -221,7 +221,8 @@ export class Provisioner {
     };
   }
 
-  async #require(tenantId: string): Promise<PlacementRecord> {
+  /** The tenant's placement; a ProvisionError when it is not provisioned. */
+  async require(tenantId: string): Promise<PlacementRecord> {
     const placement = await findPlacement(this.registry, tenantId.toLowerCase());
     if (!placement) throw new ProvisionError(`tenant ${tenantId} is not provisioned`, 'not-provisioned');
     return placement;
@@ -229,7 +230,7 @@ export class Provisioner {
 
   /** Applies pending migrations to one tenant's location. */
   async migrate(tenantId: string): Promise<Report> {
-    const placement = await this.#require(tenantId);
+    const placement = await this.require(tenantId);
     const tenant = { id: placement.tenantId, slug: placement.slug };
     return this.withTenantLock(tenant.id, async () => {
       const actions: string[] = [];
@@ -312,7 +313,7 @@ export class Provisioner {
    * it fails), then the tenant's rows or schema or database, its roles, and its placement.
    */
   async deprovision(tenantId: string, finalBackup: (placement: PlacementRecord) => Promise<unknown>) {
-    const placement = await this.#require(tenantId);
+    const placement = await this.require(tenantId);
     const tenant = { id: placement.tenantId, slug: placement.slug };
     return this.withTenantLock(tenant.id, async () => {
       const actions: string[] = [];
