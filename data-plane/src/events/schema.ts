@@ -1,5 +1,15 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigserial,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  unique,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { createdAt, tenantId } from '../db/columns.ts';
 
 /**
@@ -23,6 +33,9 @@ export const outboxEvents = pgTable(
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
+    // What webhook deliveries reference: a key that includes the tenant, so a delivery can
+    // never point at another tenant's event (foreign-key checks ignore row-level security).
+    unique('outbox_events_tenant_id_unique').on(t.tenantId, t.id),
     index('outbox_pending_idx').on(t.tenantId, t.nextAttemptAt).where(sql`dispatched_at IS NULL`),
     index('outbox_aggregate_idx').on(t.tenantId, t.aggregateType, t.aggregateId),
   ],

@@ -52,9 +52,7 @@ export const webhookDeliveries = pgTable(
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     tenantId: tenantId(),
-    outboxEventId: bigint('outbox_event_id', { mode: 'number' })
-      .notNull()
-      .references(() => outboxEvents.id),
+    outboxEventId: bigint('outbox_event_id', { mode: 'number' }).notNull(),
     eventId: uuid('event_id').notNull(),
     eventType: text('event_type').notNull(),
     endpointId: uuid('endpoint_id').notNull(),
@@ -68,6 +66,11 @@ export const webhookDeliveries = pgTable(
   (t) => [
     unique('webhook_deliveries_attempt_unique').on(t.tenantId, t.outboxEventId, t.endpointId, t.attempt),
     index('webhook_deliveries_endpoint_idx').on(t.tenantId, t.endpointId, t.id),
+    foreignKey({
+      name: 'webhook_deliveries_outbox_event_fk',
+      columns: [t.tenantId, t.outboxEventId],
+      foreignColumns: [outboxEvents.tenantId, outboxEvents.id],
+    }),
     foreignKey({
       name: 'webhook_deliveries_endpoint_fk',
       columns: [t.tenantId, t.endpointId],
