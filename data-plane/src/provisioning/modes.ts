@@ -91,6 +91,26 @@ async function pinSearchPath(client: pg.Client, login: string, database: string,
   );
 }
 
+const SETUP_LOCK = 727_005;
+
+/**
+ * Serialises the one-time setup of a database many tenants share (extensions, policies,
+ * statistics settings), which tenants provisioned concurrently would otherwise race on.
+ * Held on the server's `postgres` database: advisory locks are per database, and the shared
+ * database may not exist yet.
+ */
+async function withSetupLock(context: ModeContext, what: 'shared' | 'schemas', fn: () => Promise<void>) {
+  await context.servers.withAdmin('default', 'postgres', async (client) => {
+    const key = what === 'shared' ? 1 : 2;
+    await client.query('SELECT pg_advisory_lock($1, $2)', [SETUP_LOCK, key]);
+    try {
+      await fn();
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1, $2)', [SETUP_LOCK, key]).catch(() => undefined);
+    }
+  });
+}
+
 /** Closes every session of a login, so revoked rights or a dropped object take effect now. */
 export async function terminateSessions(client: pg.Client, role: string, database?: string): Promise<number> {
   const result = await client.query(
@@ -149,7 +169,11 @@ export async function grantDml(client: pg.Client, schema: string, grantee: strin
  * change its role name (no CREATEROLE, no membership in another login), so no `SET`,
  * `set_config` or arbitrary SQL can move it to another tenant's rows.
  */
-export async function ensureSharedDatabase(context: ModeContext): Promise<void> {
+export function ensureSharedDatabase(context: ModeContext): Promise<void> {
+  return withSetupLock(context, 'shared', () => setUpSharedDatabase(context));
+}
+
+async function setUpSharedDatabase(context: ModeContext): Promise<void> {
   const database = context.databases.shared;
   const roles = sharedRoles(database);
   await context.servers.withAdmin('default', 'postgres', async (client) => {
@@ -304,7 +328,11 @@ export async function deleteTenantRows(client: pg.Client, schema: string, tenant
 
 // --- schema ------------------------------------------------------------------------------
 
-async function ensureSchemasDatabase(context: ModeContext): Promise<void> {
+function ensureSchemasDatabase(context: ModeContext): Promise<void> {
+  return withSetupLock(context, 'schemas', () => setUpSchemasDatabase(context));
+}
+
+async function setUpSchemasDatabase(context: ModeContext): Promise<void> {
   const database = context.databases.schemas;
   await context.servers.withAdmin('default', 'postgres', async (client) => {
     if (await ensureDatabase(client, database)) context.report(`created database ${database}`);

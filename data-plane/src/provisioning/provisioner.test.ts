@@ -166,3 +166,30 @@ it('migrates the fleet resumably, reporting progress', async () => {
   const again = await provisioner.migrateFleet();
   expect(again.failed).toBe(0);
 });
+
+it('provisions tenants concurrently on a fresh server without racing on the shared setup', async () => {
+  const fresh = await openTestProvisioner();
+  try {
+    const tenants = Array.from({ length: 6 }, () => newTenant());
+    const reports = await Promise.all(
+      tenants.map((tenant, index) =>
+        fresh.provisioner.provision(tenant, index % 2 === 0 ? 'shared' : 'schema'),
+      ),
+    );
+    for (const report of reports) {
+      await asLogin(report.credentials?.url as string, (client) =>
+        client.query('SELECT count(*) FROM orders'),
+      );
+    }
+    // Exactly one of them created each shared object.
+    const created = reports
+      .flatMap((report) => report.actions)
+      .filter((action) => action.startsWith('created database'));
+    expect(created.sort()).toEqual([
+      `created database ${fresh.databases.schemas}`,
+      `created database ${fresh.databases.shared}`,
+    ]);
+  } finally {
+    await fresh.cleanup();
+  }
+});

@@ -119,17 +119,20 @@ export class Provisioner {
     return { servers: this.servers, databases: this.databases, report: (action) => actions.push(action) };
   }
 
-  /** Runs `fn` holding the tenant's operation lock. */
+  /**
+   * Runs `fn` holding the tenant's operation lock, on a connection of its own: taken from
+   * the registry pool, waiting holders would starve the very queries `fn` makes.
+   */
   async withTenantLock<T>(tenantId: string, fn: () => Promise<T>): Promise<T> {
-    const client = await this.registryPool.connect();
-    const [classKey, objectKey] = tenantLockKey(TENANT_OPERATION_LOCK, tenantId);
-    try {
+    return this.servers.withAdmin('default', this.databases.fleet, async (client) => {
+      const [classKey, objectKey] = tenantLockKey(TENANT_OPERATION_LOCK, tenantId);
       await client.query('SELECT pg_advisory_lock($1, $2)', [classKey, objectKey]);
-      return await fn();
-    } finally {
-      await client.query('SELECT pg_advisory_unlock($1, $2)', [classKey, objectKey]).catch(() => undefined);
-      client.release();
-    }
+      try {
+        return await fn();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1, $2)', [classKey, objectKey]).catch(() => undefined);
+      }
+    });
   }
 
   locate(tenantId: string): Promise<PlacementRecord | null> {
