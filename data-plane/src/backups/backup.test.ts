@@ -13,6 +13,7 @@ import { asLogin, newTenant, openTestProvisioner } from '../provisioning/testing
 import { readArchive } from './archive.ts';
 import { backupKey, backupTakenAt, takeBackup } from './backup.ts';
 import { FileObjectStore } from './object-store.ts';
+import { pruneTenantBackups } from './prune.ts';
 import { asideSchema, restoreBackup, undoRestore } from './restore.ts';
 
 let harness: Awaited<ReturnType<typeof openTestProvisioner>>;
@@ -156,4 +157,26 @@ it('reads the time a backup was taken back from its key', () => {
   const at = new Date('2026-11-22T02:00:00.123Z');
   expect(backupTakenAt(backupKey(tenant.id, at))).toEqual(at);
   expect(backupTakenAt('tenants/x/notes.txt')).toBeNull();
+});
+
+it('prunes a tenant’s backups by the retention policy and logs the run', async () => {
+  const a = await provisionWithData('shared', 'foxtrot');
+  const now = new Date('2026-11-22T03:00:00.000Z');
+  const days = [0, 0.05, 1, 2, 40, 41, 400, 2000];
+  for (const ago of days) {
+    await takeBackup(provisioner, store, a.tenant.id, { now: new Date(now.getTime() - ago * 86_400_000) });
+  }
+  const result = await pruneTenantBackups(provisioner, store, a.tenant.id, now);
+  const key = (ago: number) => backupKey(a.tenant.id, new Date(now.getTime() - ago * 86_400_000));
+  // Two backups today (the newer stays); 40 and 41 days back are Tuesday and Monday of one ISO
+  // week (the newer stays); 2,000 days back is past three years.
+  expect([...result.deleted].sort()).toEqual([key(0.05), key(41), key(2000)].sort());
+  expect(result.kept.length + result.deleted.length).toBe(days.length);
+  const left = await store.list(`tenants/${a.tenant.id}/`);
+  expect(left.map((object) => object.key).sort()).toEqual([...result.kept].sort());
+  const logs = await provisioner.registry
+    .select()
+    .from(backupLogs)
+    .where(eq(backupLogs.tenantId, a.tenant.id));
+  expect(logs.filter((row) => row.kind === 'prune' && row.status === 'succeeded')).toHaveLength(1);
 });

@@ -193,3 +193,55 @@ it('provisions tenants concurrently on a fresh server without racing on the shar
     await fresh.cleanup();
   }
 });
+
+it('resumes an interrupted fleet migration with the tenants it had not reached', async () => {
+  const fresh = await openTestProvisioner();
+  try {
+    for (let i = 0; i < 4; i++) await fresh.provisioner.provision(newTenant(), 'schema');
+    // Make every tenant one migration behind, then crash the run after two tenants.
+    await withAdminClient(
+      fresh.provisioner.servers.adminUrl('default', fresh.databases.schemas),
+      async (client) => {
+        const schemas = await client.query<{ nspname: string }>(
+          `SELECT nspname FROM pg_namespace WHERE nspname ~ '^t_[0-9a-f]{32}$'`,
+        );
+        for (const { nspname } of schemas.rows) {
+          const table = `"${nspname}".__drizzle_migrations`;
+          await client.query(
+            `DELETE FROM ${table} WHERE created_at = (SELECT max(created_at) FROM ${table})`,
+          );
+          // Undo what the newest migration did, so applying it again works.
+          await client.query(
+            `ALTER TABLE "${nspname}".outbox_events DROP CONSTRAINT outbox_events_tenant_id_unique CASCADE`,
+          );
+          await client.query(
+            `ALTER TABLE "${nspname}".webhook_deliveries
+               ADD CONSTRAINT webhook_deliveries_outbox_event_id_outbox_events_id_fk
+               FOREIGN KEY (outbox_event_id) REFERENCES "${nspname}".outbox_events (id)`,
+          );
+        }
+      },
+    );
+    const first: string[] = [];
+    await expect(
+      fresh.provisioner.migrateFleet((step) => {
+        first.push(step.tenantId);
+        if (first.length === 2) throw new Error('the operator pod was evicted');
+      }),
+    ).rejects.toThrow('evicted');
+    const second: { tenantId: string; done: number; total: number }[] = [];
+    const resumed = await fresh.provisioner.migrateFleet((step) => second.push(step));
+    expect(resumed.total).toBe(4);
+    expect(resumed.failed).toBe(0);
+    expect(second.map((step) => step.tenantId)).toEqual(
+      (await fresh.provisioner.list()).map((t) => t.tenantId).filter((id) => !first.includes(id)),
+    );
+    expect(second.map((step) => step.done)).toEqual([3, 4]);
+    for (const tenant of await fresh.provisioner.list()) {
+      const report = await fresh.provisioner.migrate(tenant.tenantId);
+      expect(report.actions).toEqual([]);
+    }
+  } finally {
+    await fresh.cleanup();
+  }
+});
