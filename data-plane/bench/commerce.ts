@@ -4,118 +4,21 @@
  * contract, and autocannon driving catalog listing, search, item detail and checkout over
  * loopback. Prints one table; record results in docs/benchmarks.md.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort, startEmbeddedPostgres } from '@amanat/kit/postgres/embedded';
-import { databaseUrl, withAdminClient } from '@amanat/kit/postgres/test-databases';
-import { Keyring } from '@amanat/kit/secrets/keyring';
-import autocannon from 'autocannon';
-import { exportJWK, generateKeyPair } from 'jose';
+import { cpus } from 'node:os';
+import type autocannon from 'autocannon';
 import pg from 'pg';
-import { migrateDataPlane } from '../src/db/migrate.ts';
-import { seedCatalog } from './seed.ts';
+import { CONNECTIONS, DURATION_SECONDS, measure, pick, type Row, startBenchShop } from './harness.ts';
 
 const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 10_000);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const DURATION_SECONDS = Number(process.env.BENCH_DURATION ?? 10);
-/** A directory: the data plane writes a V8 CPU profile there when it exits. */
-const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROFILE_DIR;
 /** Comma-separated subset of catalog,search,item,checkout; all by default. */
 const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? 'catalog,search,item,checkout').split(','));
 
-const postgres = await startEmbeddedPostgres({
-  dataDir: await mkdtemp(join(tmpdir(), 'amanat-dp-bench-pg-')),
-  persistent: false,
-});
-await withAdminClient(postgres.adminUrl, (client) => client.query('CREATE DATABASE shop'));
-const url = databaseUrl(postgres.adminUrl, 'shop');
-await migrateDataPlane(url);
+const shop = await startBenchShop(PRODUCTS);
+const { seeded } = shop;
 
-const tenantId = randomUUID();
-const seeded = await seedCatalog(url, tenantId, PRODUCTS);
-
-const { publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-const port = await freePort();
-const dataPlane = spawn(
-  process.execPath,
-  [
-    ...(CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`] : []),
-    '--import',
-    'tsx',
-    fileURLToPath(new URL('../src/main.ts', import.meta.url)),
-  ],
-  {
-    env: {
-      ...process.env,
-      TENANT_ID: tenantId,
-      TENANT_SLUG: 'bench-shop',
-      DATABASE_URL: url,
-      PUBLIC_HOSTS: 'bench-shop.localhost',
-      CONTROL_PLANE_URL: 'http://127.0.0.1:1',
-      CONTROL_PLANE_JWKS: JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'bench' }] }),
-      PAYMENT_EVIDENCE_SECRET: 'bench-payment-evidence-secret-0123456789',
-      DELIVERY_LINK_SECRET: 'bench-delivery-link-secret-0123456789abc',
-      SECRETS_KEYS: Keyring.generateSpec(),
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  },
-);
-const base = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  const ready = await fetch(`${base}/readyz`).then(
-    (r) => r.ok,
-    () => false,
-  );
-  if (ready) break;
-  if (i > 300) throw new Error('data plane did not become ready');
-  await new Promise((resolve) => setTimeout(resolve, 100));
-}
-
-const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
-
-interface Row {
-  scenario: string;
-  'req/s': number;
-  'p50 ms': number;
-  'p95 ms': number;
-  'p99 ms': number;
-  requests: number;
-  'non-2xx': number;
-}
-
-/** Runs one scenario; latencies are collected per response so p95 is exact, not interpolated. */
-async function run(
-  name: string,
-  scenario: string,
-  options: Partial<autocannon.Options>,
-): Promise<Row | undefined> {
-  if (!SCENARIOS.has(name)) return undefined;
-  const latencies: number[] = [];
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      { url: base, connections: CONNECTIONS, duration: DURATION_SECONDS, ...options },
-      (error, finished) => (error ? reject(error) : resolve(finished)),
-    );
-    instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
-  });
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) =>
-    Number((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0).toFixed(2));
-  return {
-    scenario,
-    'req/s': Math.round(result.requests.average),
-    'p50 ms': at(0.5),
-    'p95 ms': at(0.95),
-    'p99 ms': at(0.99),
-    requests: result.requests.total,
-    'non-2xx': result.non2xx + result.errors,
-  };
+async function run(name: string, scenario: string, options: Partial<autocannon.Options>) {
+  return SCENARIOS.has(name) ? measure(shop.base, scenario, options) : undefined;
 }
 
 const rows: (Row | undefined)[] = [];
@@ -150,34 +53,34 @@ rows.push(
     ],
   }),
 );
-
-const checkout = await run('checkout', 'POST /api/storefront/checkout (guest, amn_direct)', {
-  requests: [
-    {
-      method: 'POST',
-      setupRequest: (req) => ({
-        ...req,
-        path: '/api/storefront/checkout',
-        headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-        body: JSON.stringify({
-          lines: [{ variant_id: pick(seeded.checkoutVariantIds), quantity: 1 }],
-          email: `bench-${randomUUID()}@example.com`,
-          rail: 'amn_direct',
-          shipping_address: seeded.address,
+rows.push(
+  await run('checkout', 'POST /api/storefront/checkout (guest, amn_direct)', {
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => ({
+          ...req,
+          path: '/api/storefront/checkout',
+          headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+          body: JSON.stringify({
+            lines: [{ variant_id: pick(seeded.checkoutVariantIds), quantity: 1 }],
+            email: `bench-${randomUUID()}@example.com`,
+            rail: 'amn_direct',
+            shipping_address: seeded.address,
+          }),
         }),
-      }),
-    },
-  ],
-});
-rows.push(checkout);
+      },
+    ],
+  }),
+);
 
-const client = new pg.Client({ connectionString: url });
+const client = new pg.Client({ connectionString: shop.url });
 await client.connect();
 const { rows: integrity } = await client.query<{ orders: string; reserved: string; oversold: string }>(
   `SELECT (SELECT count(*) FROM orders WHERE tenant_id = $1) AS orders,
           (SELECT coalesce(sum(reserved), 0) FROM stock_levels WHERE tenant_id = $1) AS reserved,
           (SELECT count(*) FROM stock_levels WHERE tenant_id = $1 AND (reserved > on_hand OR on_hand < 0)) AS oversold`,
-  [tenantId],
+  [shop.tenantId],
 );
 await client.end();
 
@@ -188,7 +91,4 @@ console.table(rows.filter((row) => row !== undefined));
 console.log(
   `checkout integrity: ${integrity[0]?.orders} orders, ${integrity[0]?.reserved} units reserved, ${integrity[0]?.oversold} oversold variants`,
 );
-
-dataPlane.kill('SIGTERM');
-await new Promise((resolve) => dataPlane.once('exit', resolve));
-await postgres.stop();
+await shop.stop();
