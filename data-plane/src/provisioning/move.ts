@@ -60,21 +60,22 @@ export async function moveTenant(
   toMode: IsolationMode,
   options: MoveOptions,
 ): Promise<Report> {
-  const record = await provisioner.require(tenantId);
-  const tenant = checkTenant({ id: record.tenantId, slug: record.slug });
-  if (!isStrongerMode(record.mode, toMode)) {
-    throw new ProvisionError(
-      `tenant ${tenant.slug} is in ${record.mode} mode; it can only move up to a stronger mode, not to ${toMode}`,
-      'not-stronger',
-    );
-  }
-  const from = stripRecord(record);
-  const to = provisioner.plannedPlacement(tenant, toMode, options.server);
-  const step = async (name: MoveStep) => options.onStep?.(name);
-  const { servers } = provisioner;
-  const { app, owner } = tenantObjectNames(tenant.id);
-
-  return provisioner.withTenantLock(tenant.id, async () => {
+  const tenantKey = (await provisioner.require(tenantId)).tenantId;
+  return provisioner.withTenantLock(tenantKey, async () => {
+    // Read under the lock: a concurrent move may have changed where the tenant lives.
+    const record = await provisioner.require(tenantKey);
+    const tenant = checkTenant({ id: record.tenantId, slug: record.slug });
+    if (!isStrongerMode(record.mode, toMode)) {
+      throw new ProvisionError(
+        `tenant ${tenant.slug} is in ${record.mode} mode; it can only move up to a stronger mode, not to ${toMode}`,
+        'not-stronger',
+      );
+    }
+    const from = stripRecord(record);
+    const to = provisioner.plannedPlacement(tenant, toMode, options.server);
+    const step = async (name: MoveStep) => options.onStep?.(name);
+    const { servers } = provisioner;
+    const { app, owner } = tenantObjectNames(tenant.id);
     const actions: string[] = [];
     const context = provisioner.context(actions);
     const rolesBefore = await servers.withAdmin(to.server, 'postgres', async (client) => ({
@@ -118,7 +119,13 @@ export async function moveTenant(
       }
       await step('synced');
     } catch (error) {
-      await rollBack(provisioner, from, to, rolesBefore, paused, app, owner).catch(() => undefined);
+      try {
+        await rollBack(provisioner, from, to, rolesBefore, paused, app, owner);
+      } catch (rollBackError) {
+        throw new Error(
+          `the move failed (${(error as Error).message}) and so did rolling it back (${(rollBackError as Error).message}); the tenant is still placed at ${describe(from)}: run provision for it to restore its rights there`,
+        );
+      }
       throw error;
     }
 
