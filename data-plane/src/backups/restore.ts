@@ -21,7 +21,7 @@ import {
   stripRecord,
 } from '../provisioning/provisioner.ts';
 import { inTransaction, quoteIdent, schemaExists } from '../provisioning/servers.ts';
-import { advanceSequences, copyIn, summarizeTenant } from '../provisioning/tenant-data.ts';
+import { advanceSequences, copyIn, summarizeTable } from '../provisioning/tenant-data.ts';
 import { tenantTables } from '../provisioning/tenant-tables.ts';
 import { type BackupManifest, readArchive } from './archive.ts';
 import { openBackupLog } from './log.ts';
@@ -95,6 +95,9 @@ export async function restoreBackup(
   request: { tenantId: string; key: string; mode?: IsolationMode; server?: string; now?: Date },
 ): Promise<RestoreReport> {
   const tenantId = request.tenantId.toLowerCase();
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(tenantId)) {
+    throw new ProvisionError(`tenant id ${JSON.stringify(request.tenantId)} is not a uuid`, 'bad-input');
+  }
   const dir = await mkdtemp(join(tmpdir(), 'amanat-restore-'));
   const actions: string[] = [];
   const log = await openBackupLog(provisioner.registry, tenantId, 'restore', request.key);
@@ -189,12 +192,12 @@ async function stage(
           );
         }
       });
-      const loaded = new Map((await summarizeTenant(client, staging, tenantId)).map((s) => [s.name, s]));
+      // Over the backup's own column list: a newer schema's extra columns are not in its checksum.
       for (const table of manifest.tables) {
-        const summary = loaded.get(table.name);
-        if (summary?.rows !== table.rows) {
+        const loaded = await summarizeTable(client, staging, table.name, table.columns, tenantId);
+        if (loaded.rows !== table.rows || loaded.checksum !== table.checksum) {
           throw new Error(
-            `table ${table.name}: the backup lists ${table.rows} rows, ${summary?.rows ?? 0} loaded`,
+            `table ${table.name} does not match the backup after loading (${loaded.rows} of ${table.rows} rows, or a different checksum)`,
           );
         }
       }
