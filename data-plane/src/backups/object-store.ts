@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type Dirent } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -104,13 +104,17 @@ export class FileObjectStore implements ObjectStore {
     const directory = dirname(target);
     await mkdir(directory, { recursive: true });
     const partial = join(directory, `${PARTIAL}${randomBytes(8).toString('hex')}`);
+    // Opened before piping: a stream that opens lazily could create the file after a failed
+    // source had already made us remove it, leaving a stray partial file behind.
+    const file = await open(partial, 'wx');
     try {
       await pipeline(
         Buffer.isBuffer(body) ? Readable.from([body]) : body,
-        createWriteStream(partial, { flags: 'wx', flush: true }),
+        file.createWriteStream({ flush: true }),
       );
       await rename(partial, target);
     } catch (error) {
+      await file.close().catch(() => undefined);
       await rm(partial, { force: true });
       throw error;
     }

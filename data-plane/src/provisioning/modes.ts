@@ -91,22 +91,29 @@ async function pinSearchPath(client: pg.Client, login: string, database: string,
   );
 }
 
-const SETUP_LOCK = 727_005;
+const DATABASE_LOCK = 727_005;
 
 /**
- * Serialises the one-time setup of a database many tenants share (extensions, policies,
- * statistics settings), which tenants provisioned concurrently would otherwise race on.
- * Held on the server's `postgres` database: advisory locks are per database, and the shared
- * database may not exist yet.
+ * Serialises work on one database that many tenants share: its one-time setup (extensions,
+ * policies, statistics settings), and every GRANT or REVOKE on the database itself — those
+ * rewrite one pg_database row, and two at once fail with "tuple concurrently updated".
+ * Held on the server's `postgres` database: advisory locks are per database, and the
+ * database in question may not exist yet.
  */
-async function withSetupLock(context: ModeContext, what: 'shared' | 'schemas', fn: () => Promise<void>) {
-  await context.servers.withAdmin('default', 'postgres', async (client) => {
-    const key = what === 'shared' ? 1 : 2;
-    await client.query('SELECT pg_advisory_lock($1, $2)', [SETUP_LOCK, key]);
+export async function withDatabaseLock<T>(
+  servers: Servers,
+  server: string,
+  database: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return servers.withAdmin(server, 'postgres', async (client) => {
+    await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [DATABASE_LOCK, database]);
     try {
-      await fn();
+      return await fn();
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1, $2)', [SETUP_LOCK, key]).catch(() => undefined);
+      await client
+        .query('SELECT pg_advisory_unlock($1, hashtext($2))', [DATABASE_LOCK, database])
+        .catch(() => undefined);
     }
   });
 }
@@ -170,7 +177,9 @@ export async function grantDml(client: pg.Client, schema: string, grantee: strin
  * `set_config` or arbitrary SQL can move it to another tenant's rows.
  */
 export function ensureSharedDatabase(context: ModeContext): Promise<void> {
-  return withSetupLock(context, 'shared', () => setUpSharedDatabase(context));
+  return withDatabaseLock(context.servers, 'default', context.databases.shared, () =>
+    setUpSharedDatabase(context),
+  );
 }
 
 async function setUpSharedDatabase(context: ModeContext): Promise<void> {
@@ -329,7 +338,9 @@ export async function deleteTenantRows(client: pg.Client, schema: string, tenant
 // --- schema ------------------------------------------------------------------------------
 
 function ensureSchemasDatabase(context: ModeContext): Promise<void> {
-  return withSetupLock(context, 'schemas', () => setUpSchemasDatabase(context));
+  return withDatabaseLock(context.servers, 'default', context.databases.schemas, () =>
+    setUpSchemasDatabase(context),
+  );
 }
 
 async function setUpSchemasDatabase(context: ModeContext): Promise<void> {
@@ -357,8 +368,10 @@ async function ensureSchemaTenant(
     if (await ensureRole(client, app, APP_ROLE_ATTRIBUTES)) context.report(`created login ${app}`);
     // drizzle's migrator always runs CREATE SCHEMA IF NOT EXISTS, which checks this right
     // even when the schema exists. The owner cannot log in, so only the provisioner uses it.
-    await client.query(`GRANT CONNECT, CREATE ON DATABASE ${database} TO ${quoteIdent(owner)}`);
-    await client.query(`GRANT CONNECT ON DATABASE ${database} TO ${quoteIdent(app)}`);
+    await withDatabaseLock(context.servers, 'default', placement.database, async () => {
+      await client.query(`GRANT CONNECT, CREATE ON DATABASE ${database} TO ${quoteIdent(owner)}`);
+      await client.query(`GRANT CONNECT ON DATABASE ${database} TO ${quoteIdent(app)}`);
+    });
     await pinSearchPath(client, app, placement.database, schema);
   });
   await context.servers.withAdmin('default', placement.database, async (client) => {
@@ -381,9 +394,12 @@ async function dropSchemaTenant(
     await terminateSessions(client, app);
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
     context.report(`dropped schema ${schema}`);
-    for (const role of [app, owner]) {
-      if (await roleExists(client, role)) await client.query(`DROP OWNED BY ${quoteIdent(role)}`);
-    }
+    // DROP OWNED also revokes the roles' rights on the database itself.
+    await withDatabaseLock(context.servers, 'default', placement.database, async () => {
+      for (const role of [app, owner]) {
+        if (await roleExists(client, role)) await client.query(`DROP OWNED BY ${quoteIdent(role)}`);
+      }
+    });
   });
   await dropRoles(context, 'default', [app, owner]);
 }

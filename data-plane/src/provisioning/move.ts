@@ -1,5 +1,12 @@
 import pg from 'pg';
-import { deleteTenantRows, ensureTenant, type Placement, sharedRoles, terminateSessions } from './modes.ts';
+import {
+  deleteTenantRows,
+  ensureTenant,
+  type Placement,
+  sharedRoles,
+  terminateSessions,
+  withDatabaseLock,
+} from './modes.ts';
 import { checkTenant, type IsolationMode, isStrongerMode, tenantObjectNames } from './names.ts';
 import {
   type Credentials,
@@ -165,7 +172,9 @@ async function verify(provisioner: Provisioner, at: Placement, tenantId: string,
 async function pauseWrites(provisioner: Provisioner, from: Placement, app: string): Promise<void> {
   await provisioner.servers.withAdmin(from.server, from.database, async (client) => {
     if (from.mode === 'shared') {
-      await client.query(`GRANT CONNECT ON DATABASE ${quoteIdent(from.database)} TO ${quoteIdent(app)}`);
+      await withDatabaseLock(provisioner.servers, from.server, from.database, () =>
+        client.query(`GRANT CONNECT ON DATABASE ${quoteIdent(from.database)} TO ${quoteIdent(app)}`),
+      );
       await client.query(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${quoteIdent(app)}`);
       await client.query(
         `REVOKE ${quoteIdent(sharedRoles(provisioner.databases.shared).tenants)} FROM ${quoteIdent(app)}`,
@@ -186,7 +195,9 @@ async function resumeWrites(provisioner: Provisioner, from: Placement, app: stri
         `GRANT ${quoteIdent(sharedRoles(provisioner.databases.shared).tenants)} TO ${quoteIdent(app)} WITH INHERIT TRUE, SET FALSE`,
       );
       await client.query(`REVOKE SELECT ON ALL TABLES IN SCHEMA public FROM ${quoteIdent(app)}`);
-      await client.query(`REVOKE CONNECT ON DATABASE ${quoteIdent(from.database)} FROM ${quoteIdent(app)}`);
+      await withDatabaseLock(provisioner.servers, from.server, from.database, () =>
+        client.query(`REVOKE CONNECT ON DATABASE ${quoteIdent(from.database)} FROM ${quoteIdent(app)}`),
+      );
     } else {
       await client.query(
         `GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${quoteIdent(from.schema)} TO ${quoteIdent(app)}`,
@@ -216,8 +227,11 @@ async function rollBack(
   } else {
     await servers.withAdmin(to.server, to.database, async (client) => {
       await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(to.schema)} CASCADE`);
-      if (!rolesBefore.owner) await client.query(`DROP OWNED BY ${quoteIdent(owner)}`).catch(() => undefined);
-      await client.query(`REVOKE ALL ON DATABASE ${quoteIdent(to.database)} FROM ${quoteIdent(app)}`);
+      await withDatabaseLock(servers, to.server, to.database, async () => {
+        if (!rolesBefore.owner)
+          await client.query(`DROP OWNED BY ${quoteIdent(owner)}`).catch(() => undefined);
+        await client.query(`REVOKE ALL ON DATABASE ${quoteIdent(to.database)} FROM ${quoteIdent(app)}`);
+      });
       await client.query(`ALTER ROLE ${quoteIdent(app)} IN DATABASE ${quoteIdent(to.database)} RESET ALL`);
     });
   }
@@ -239,14 +253,18 @@ async function removeOldCopy(provisioner: Provisioner, from: Placement, to: Plac
       await terminateSessions(client, app, from.database);
       await deleteTenantRows(client, 'public', tenantId);
       await client.query(`REVOKE SELECT ON ALL TABLES IN SCHEMA public FROM ${quoteIdent(app)}`);
-      await client.query(`REVOKE CONNECT ON DATABASE ${quoteIdent(from.database)} FROM ${quoteIdent(app)}`);
+      await withDatabaseLock(servers, from.server, from.database, () =>
+        client.query(`REVOKE CONNECT ON DATABASE ${quoteIdent(from.database)} FROM ${quoteIdent(app)}`),
+      );
     });
   } else {
     await servers.withAdmin(from.server, from.database, async (client) => {
       await terminateSessions(client, app, from.database);
       await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(from.schema)} CASCADE`);
-      await client.query(
-        `REVOKE ALL ON DATABASE ${quoteIdent(from.database)} FROM ${quoteIdent(app)}, ${quoteIdent(owner)}`,
+      await withDatabaseLock(servers, from.server, from.database, () =>
+        client.query(
+          `REVOKE ALL ON DATABASE ${quoteIdent(from.database)} FROM ${quoteIdent(app)}, ${quoteIdent(owner)}`,
+        ),
       );
       await client.query(`ALTER ROLE ${quoteIdent(app)} IN DATABASE ${quoteIdent(from.database)} RESET ALL`);
     });
