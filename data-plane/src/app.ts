@@ -5,6 +5,7 @@ import type pg from 'pg';
 import type { DestinationStream } from 'pino';
 import { staffTokenVerifier } from './auth/staff.ts';
 import { buyerRoutes } from './buyers/routes.ts';
+import { telegramRoutes } from './buyers/telegram-routes.ts';
 import { catalogRoutes } from './catalog/routes.ts';
 import type { ServiceContext } from './context.ts';
 import { customerRoutes } from './customers/routes.ts';
@@ -13,13 +14,14 @@ import { webhookRoutes } from './events/routes.ts';
 import { commerceRoutes } from './orders/register.ts';
 import { overviewRoutes } from './overview/routes.ts';
 import { settingsRoutes } from './settings/routes.ts';
+import { storefrontNotFound, storefrontRoutes } from './storefront/routes.tsx';
 
 export interface DataPlaneDependencies extends ServiceContext {
   pool: pg.Pool;
   logStream?: DestinationStream;
 }
 
-/** One tenant's data plane: storefront API, shop admin API, payment adapters. */
+/** One tenant's data plane: storefront pages and API, shop admin API, payment adapters. */
 export async function buildDataPlaneApp(deps: DataPlaneDependencies): Promise<App> {
   const { config } = deps;
   const app = await createServiceApp({
@@ -51,6 +53,7 @@ export async function buildDataPlaneApp(deps: DataPlaneDependencies): Promise<Ap
         ? []
         : ['the database is not at the schema version this data plane expects; run its migrations'];
     },
+    notFound: storefrontNotFound(deps),
   });
 
   const verifyStaff = staffTokenVerifier(config);
@@ -59,11 +62,14 @@ export async function buildDataPlaneApp(deps: DataPlaneDependencies): Promise<Ap
     await settingsRoutes(typed, deps, verifyStaff);
     await catalogRoutes(typed, deps, verifyStaff);
     await buyerRoutes(typed, deps);
+    await telegramRoutes(typed, deps);
     await customerRoutes(typed, deps, verifyStaff);
     await overviewRoutes(typed, deps, verifyStaff);
     await webhookRoutes(typed, deps, verifyStaff);
     await commerceRoutes(typed, deps, verifyStaff);
   });
+  // A scope of its own: the pages accept form posts, the API beside them must not.
+  await app.register(async (pages) => storefrontRoutes(pages.withTypeProvider<TypeBoxTypeProvider>(), deps));
 
   return app;
 }

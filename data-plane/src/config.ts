@@ -69,10 +69,27 @@ export const DataPlaneConfigSchema = Type.Object({
     description:
       'let outbound webhooks use http:// to loopback addresses (tests and local development only; otherwise https only)',
   }),
+  SHOP_SUSPENDED: Type.Boolean({
+    default: false,
+    description:
+      'serve the "shop unavailable" page (503) for every storefront page and refuse checkout (the tenant is suspended)',
+  }),
   MIGRATE_ON_START: Type.Boolean({
     default: false,
     description:
       'apply pending migrations at start (standalone use only; provisioned tenants are migrated by the provisioner)',
+  }),
+  TELEGRAM_BOT_TOKEN: Type.Optional(
+    Type.String({
+      pattern: '^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$',
+      description: "the shop's Telegram bot token (per-tenant secret); signs buyers in from the Mini App",
+    }),
+  ),
+  TELEGRAM_INIT_DATA_MAX_AGE_SECONDS: Type.Integer({
+    default: 3600,
+    minimum: 60,
+    maximum: 86_400,
+    description: 'how old (by auth_date) Mini App initData may be and still sign a buyer in',
   }),
 });
 

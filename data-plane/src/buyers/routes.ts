@@ -29,7 +29,9 @@ const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.U
 
 export const Buyer = Strict({
   id: Uuid,
-  email: Type.String(),
+  email: Type.Union([Type.String(), Type.Null()], {
+    description: 'null for a buyer who has only signed in through Telegram',
+  }),
   display_name: Type.Union([Type.String(), Type.Null()]),
   marketing_opt_in: Type.Boolean(),
   marketing_opted_in_at: Type.Union([Timestamp, Type.Null()]),
@@ -70,7 +72,7 @@ const AddressParams = Strict({ id: Uuid });
 const tags = ['storefront'];
 const security = [{ buyer: [] }];
 
-function setSessionCookie(reply: FastifyReply, session: IssuedSession) {
+export function setSessionCookie(reply: FastifyReply, session: IssuedSession) {
   // No Domain attribute: host-only, so the cookie belongs to the shop's own host.
   reply.setCookie(BUYER_SESSION_COOKIE, session.token, {
     path: '/',
@@ -81,7 +83,7 @@ function setSessionCookie(reply: FastifyReply, session: IssuedSession) {
   });
 }
 
-const clientOf = (request: FastifyRequest) => ({
+export const clientOf = (request: FastifyRequest) => ({
   ip: request.ip,
   userAgent: request.headers['user-agent'],
 });

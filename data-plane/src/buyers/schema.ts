@@ -1,11 +1,13 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   check,
   foreignKey,
   index,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   unique,
@@ -15,17 +17,21 @@ import {
 import { createdAt, tenantId, updatedAt } from '../db/columns.ts';
 
 /**
- * The shop's own buyer accounts. Buyers are created only by registration (guest checkout
- * keeps an email on the order, not an account). Emails are stored lower-cased and are
- * unique per tenant.
+ * The shop's own buyer accounts. Buyers are created only by registration with an email and
+ * a password, or by a first sign-in from the shop's Telegram Mini App (guest checkout keeps
+ * an email on the order, not an account). Emails are stored lower-cased and are unique per
+ * tenant; a Telegram user is linked to at most one buyer per tenant.
  */
 export const buyers = pgTable(
   'buyers',
   {
     id: uuid('id').primaryKey().defaultRandom(),
     tenantId: tenantId(),
-    email: text('email').notNull(),
-    passwordHash: text('password_hash').notNull(),
+    /** Null for a buyer who has only ever signed in through Telegram (then so is the password). */
+    email: text('email'),
+    passwordHash: text('password_hash'),
+    /** The Telegram user id the Mini App sign-in links to this buyer (see telegram.ts). */
+    telegramUserId: bigint('telegram_user_id', { mode: 'number' }),
     displayName: text('display_name'),
     marketingOptIn: boolean('marketing_opt_in').notNull().default(false),
     /** When the buyer last opted in / out of marketing (null = never did). */
@@ -42,7 +48,13 @@ export const buyers = pgTable(
     unique('buyers_tenant_id_unique').on(t.tenantId, t.id),
     uniqueIndex('buyers_tenant_email_unique').on(t.tenantId, sql`lower(${t.email})`),
     index('buyers_tenant_created_idx').on(t.tenantId, t.createdAt),
+    uniqueIndex('buyers_tenant_telegram_user_unique').on(t.tenantId, t.telegramUserId),
     check('buyers_email_lower', sql`${t.email} = lower(${t.email})`),
+    // Email and password come together; every buyer has at least one way to sign in.
+    check(
+      'buyers_sign_in_method',
+      sql`(${t.email} IS NULL) = (${t.passwordHash} IS NULL) AND (${t.email} IS NOT NULL OR ${t.telegramUserId} IS NOT NULL)`,
+    ),
   ],
 );
 
@@ -117,5 +129,25 @@ export const buyerAddresses = pgTable(
       columns: [t.tenantId, t.buyerId],
       foreignColumns: [buyers.tenantId, buyers.id],
     }).onDelete('cascade'),
+  ],
+);
+
+/**
+ * Mini App initData already used to sign in, by its hash, so the same initData signs in at
+ * most once. A row is needed only while its initData could still pass the age check; each
+ * sign-in prunes rows older (by `auth_date`) than the largest maximum age allowed.
+ */
+export const telegramInitDataUses = pgTable(
+  'telegram_init_data_uses',
+  {
+    tenantId: tenantId(),
+    /** The initData's `hash` (hex HMAC-SHA256), unique for each payload Telegram signs. */
+    hash: text('hash').notNull(),
+    authDate: timestamp('auth_date', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.hash] }),
+    index('telegram_init_data_uses_auth_date_idx').on(t.tenantId, t.authDate),
   ],
 );

@@ -52,7 +52,8 @@ export interface IssuedSession {
   expiresAt: Date;
 }
 
-async function openSession(
+/** Starts a session for the buyer in `tx`: every way of signing in ends here. */
+export async function openSession(
   ctx: ServiceContext,
   tx: Queryable,
   buyerId: string,
@@ -100,24 +101,35 @@ export async function registerBuyer(
       .returning();
     if (!buyer) throw problem.conflict('email-taken', 'An account with this email already exists.');
     const { issued } = await openSession(ctx, tx, buyer.id, client);
-    const actor: Actor = { type: 'buyer', id: buyer.id, role: null, requestId };
-    await recordAudit(tx, ctx.tenantId, actor, {
-      action: 'buyer.registered',
-      targetType: 'buyer',
-      targetId: buyer.id,
-      after: auditBuyer(buyer),
-    });
-    await emitEvent(tx, ctx.tenantId, {
-      type: 'customer.registered',
-      aggregateType: 'buyer',
-      aggregateId: buyer.id,
-      payload: {
-        customer_id: buyer.id,
-        marketing_opt_in: buyer.marketingOptIn,
-        registered_at: buyer.createdAt.toISOString(),
-      },
-    });
+    await recordRegistration(ctx, tx, requestId, buyer, 'email');
     return { buyer, session: issued };
+  });
+}
+
+/** The audit row and the `customer.registered` event of a new buyer, in its creating transaction. */
+export async function recordRegistration(
+  ctx: ServiceContext,
+  tx: Queryable,
+  requestId: string,
+  buyer: BuyerRow,
+  via: 'email' | 'telegram',
+): Promise<void> {
+  const actor: Actor = { type: 'buyer', id: buyer.id, role: null, requestId };
+  await recordAudit(tx, ctx.tenantId, actor, {
+    action: 'buyer.registered',
+    targetType: 'buyer',
+    targetId: buyer.id,
+    after: { ...auditBuyer(buyer), via },
+  });
+  await emitEvent(tx, ctx.tenantId, {
+    type: 'customer.registered',
+    aggregateType: 'buyer',
+    aggregateId: buyer.id,
+    payload: {
+      customer_id: buyer.id,
+      marketing_opt_in: buyer.marketingOptIn,
+      registered_at: buyer.createdAt.toISOString(),
+    },
   });
 }
 
@@ -184,7 +196,8 @@ export async function loginBuyer(
       .select()
       .from(buyers)
       .where(and(eq(buyers.tenantId, ctx.tenantId), eq(buyers.email, email)));
-    if (!(await verifyPassword(buyer?.passwordHash, input.password))) {
+    // Email and password come together (check buyers_sign_in_method): a buyer found here has a hash.
+    if (!(await verifyPassword(buyer?.passwordHash ?? undefined, input.password))) {
       await tx.insert(buyerLoginFailures).values({ tenantId: ctx.tenantId, email, ip: client.ip });
       await recordAudit(
         tx,

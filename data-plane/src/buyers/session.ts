@@ -23,7 +23,8 @@ const ACTIVITY_RESOLUTION_MS = 5 * 60_000;
 /** The signed-in buyer as routes see them. */
 export interface CurrentBuyer {
   id: string;
-  email: string;
+  /** Null for a buyer who has only signed in through Telegram. */
+  email: string | null;
   displayName: string | null;
   sessionId: string;
 }

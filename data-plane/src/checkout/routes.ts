@@ -1,3 +1,4 @@
+import { ProblemError } from '@amanat/kit/http/problem';
 import { errorResponses, Strict, Uuid } from '@amanat/kit/http/schemas';
 import type { App } from '@amanat/kit/http/types';
 import { Type } from 'typebox';
@@ -17,7 +18,13 @@ export const CheckoutBodySchema = Strict({
     }),
     { minItems: 1, maxItems: MAX_CHECKOUT_LINES },
   ),
-  email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'guests only' })),
+  email: Type.Optional(
+    Type.String({
+      format: 'email',
+      maxLength: 254,
+      description: 'guests, and signed-in buyers whose account has no email (Telegram sign-in)',
+    }),
+  ),
   rail: Type.Optional(RailSchema),
   shipping_address: Type.Optional(AddressSchema),
   address_id: Type.Optional(Uuid),
@@ -35,6 +42,18 @@ export async function checkoutRoutes(app: App, ctx: ServiceContext) {
   app.post(
     '/api/storefront/checkout',
     {
+      // Before validation: a suspended shop refuses every checkout, well-formed or not, as
+      // its pages all say it is unavailable.
+      preValidation: async () => {
+        if (ctx.config.SHOP_SUSPENDED) {
+          throw new ProblemError(
+            503,
+            'shop-unavailable',
+            'Service unavailable',
+            'This shop is not taking orders.',
+          );
+        }
+      },
       schema: {
         tags: ['storefront'],
         summary: 'Place an order: server-side prices, payment policy, stock reservation, idempotent',

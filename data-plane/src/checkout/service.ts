@@ -93,9 +93,14 @@ function checkShape(request: CheckoutRequest): void {
       });
     } else seen.set(id, index);
   });
-  if (!buyer && !body.email)
-    errors.push({ field: 'body.email', message: 'is required for a guest checkout' });
-  if (buyer && body.email && body.email.toLowerCase() !== buyer.email.toLowerCase()) {
+  if (!buyer?.email && !body.email) {
+    errors.push({
+      field: 'body.email',
+      // A buyer who signed in through Telegram has no email on the account.
+      message: buyer ? 'is required: your account has no email' : 'is required for a guest checkout',
+    });
+  }
+  if (buyer?.email && body.email && body.email.toLowerCase() !== buyer.email.toLowerCase()) {
     errors.push({
       field: 'body.email',
       message: "must be your account's email (or left out) when signed in",

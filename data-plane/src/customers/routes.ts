@@ -11,7 +11,9 @@ const Count = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
 
 const customerFields = {
   id: Uuid,
-  email_masked: Type.String({ description: 'first letter and domain only, e.g. j***@gmail.com' }),
+  email_masked: Type.Union([Type.String(), Type.Null()], {
+    description: 'first letter and domain only, e.g. j***@gmail.com; null for a Telegram-only buyer',
+  }),
   display_name: Type.Union([Type.String(), Type.Null()]),
   status: literals(['active', 'disabled']),
   joined_at: Timestamp,

@@ -36,7 +36,8 @@ export interface CustomerQuery {
 
 interface CustomerRow extends Record<string, unknown> {
   id: string;
-  email: string;
+  /** Null for a buyer who has only signed in through Telegram. */
+  email: string | null;
   display_name: string | null;
   created_at: Date;
   disabled_at: Date | null;
@@ -141,7 +142,7 @@ const iso = (value: Date | string | null) => (value === null ? null : new Date(v
 function listItem(row: CustomerRow) {
   return {
     id: row.id,
-    email_masked: maskEmail(row.email),
+    email_masked: row.email === null ? null : maskEmail(row.email),
     display_name: row.display_name,
     status: row.disabled_at ? ('disabled' as const) : ('active' as const),
     joined_at: iso(row.created_at) as string,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sign } from '@telegram-apps/init-data-node';
 import type { LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -271,6 +272,10 @@ const pathAttacks: Record<string, (s: Seeds) => Attempt[]> = {
 };
 
 /** Mutating routes without a path parameter whose input names no record at all. */
+/** Each shop has its own Telegram bot; initData signed for B's is forged as far as A can tell. */
+const A_BOT_TOKEN = `1000001:${randomBytes(26).toString('base64url')}`;
+const B_BOT_TOKEN = `2000002:${randomBytes(26).toString('base64url')}`;
+
 const takesNoRecordId: Record<string, string> = {
   'POST /api/admin/webhooks': "a URL and event types; the new endpoint is A's",
 };
@@ -476,6 +481,20 @@ function bodyAttacks({ A, B }: Seeds): (Attempt & { route: string })[] {
       control: false,
     },
     {
+      route: 'POST /api/storefront/telegram/session',
+      with: "initData from B's Mini App (signed with B's bot token)",
+      as: 'none',
+      request: {
+        url: '/api/storefront/telegram/session',
+        payload: {
+          init_data: sign({ user: { id: 424_242, first_name: 'B' } }, B_BOT_TOKEN, new Date()),
+        },
+      },
+      expect: 401,
+      matches: { type: '/problems/telegram-init-data-forged' },
+      control: { expect: 201 },
+    },
+    {
       route: 'POST /api/storefront/account/login',
       with: "B's buyer email and password",
       as: 'none',
@@ -637,11 +656,15 @@ beforeAll(async () => {
   admin = new pg.Pool({
     connectionString: provisioner.servers.adminUrl('default', provisioned.databases.shared),
   });
-  a = await startTestDataPlane({ database: { url: loginA }, tenantId: tenantA.id });
+  a = await startTestDataPlane({
+    database: { url: loginA },
+    tenantId: tenantA.id,
+    env: { TELEGRAM_BOT_TOKEN: A_BOT_TOKEN },
+  });
   b = await startTestDataPlane({
     database: { url: loginB },
     tenantId: tenantB.id,
-    env: { WEBHOOKS_ALLOW_HTTP_LOOPBACK: 'true' },
+    env: { WEBHOOKS_ALLOW_HTTP_LOOPBACK: 'true', TELEGRAM_BOT_TOKEN: B_BOT_TOKEN },
   });
   const B = await seedTenantB(b);
   const A = await seedTenantA(a);

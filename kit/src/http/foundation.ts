@@ -162,6 +162,12 @@ export interface FoundationOptions {
   service: string;
   /** Readiness: resolves to the reasons the service is not ready (empty when ready). */
   readiness: () => Promise<string[]>;
+  /**
+   * Answers a request no route matched before the problem+json 404 does, for services that
+   * also serve web pages (a shop's HTML 404 page): it sends a reply and returns true, or
+   * returns false to leave the request to the problem+json 404.
+   */
+  notFound?: ((request: FastifyRequest, reply: FastifyReply) => Promise<boolean>) | undefined;
 }
 
 // ajv-formats is CommonJS with `exports.default`; under NodeNext its default import is the module.
@@ -256,9 +262,14 @@ export function registerFoundation(app: FastifyInstance, options: FoundationOpti
     );
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, request, problem.notFound(`No route ${request.method} ${request.url.split('?')[0]}.`)),
-  );
+  app.setNotFoundHandler(async (request, reply) => {
+    if (options.notFound && (await options.notFound(request, reply))) return reply;
+    return sendProblem(
+      reply,
+      request,
+      problem.notFound(`No route ${request.method} ${request.url.split('?')[0]}.`),
+    );
+  });
 
   const hidden = { schema: { hide: true } };
   app.get('/healthz', hidden, async () => ({ status: 'ok' }));

@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import type { DestinationStream } from 'pino';
-import { registerFoundation, serverOptions } from './foundation.ts';
+import { type FoundationOptions, registerFoundation, serverOptions } from './foundation.ts';
 import { Problem } from './schemas.ts';
 import type { App } from './types.ts';
 
@@ -34,6 +34,7 @@ export interface ServiceAppOptions {
     security?: OpenAPIV3_1.SecurityRequirementObject[];
   };
   readiness: () => Promise<string[]>;
+  notFound?: FoundationOptions['notFound'];
 }
 
 /**
@@ -63,7 +64,11 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
   });
   app.addSchema(Problem);
   await app.register(cookie);
-  registerFoundation(app, { service: options.service, readiness: options.readiness });
+  registerFoundation(app, {
+    service: options.service,
+    readiness: options.readiness,
+    notFound: options.notFound,
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

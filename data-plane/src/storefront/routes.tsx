@@ -1,0 +1,223 @@
+/** @jsxRuntime automatic @jsxImportSource preact */
+import type { App } from '@amanat/kit/http/types';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { VNode } from 'preact';
+import { renderToString } from 'preact-render-to-string';
+import {
+  type CategoryTreeRow,
+  cachedStorefrontResponse,
+  categoryTree,
+  listProducts,
+  type ProductSummaryRow,
+  storefrontItem,
+} from '../catalog/queries.ts';
+import type { ServiceContext } from '../context.ts';
+import { assetsByPath } from './assets.ts';
+import {
+  applyCartForm,
+  CART_COOKIE,
+  CART_COOKIE_SECONDS,
+  cartLineViews,
+  readCartCookie,
+  writeCartCookie,
+} from './cart.ts';
+import { catalogFilters, PAGE_SIZE } from './filters.ts';
+import { loadPageContext, loadShop, type PageContext, type ShopView } from './page-context.ts';
+import { CartPage } from './pages/cart.tsx';
+import { NotFoundPage, UnavailablePage } from './pages/errors.tsx';
+import { HomePage } from './pages/home.tsx';
+import { ItemPage } from './pages/item.tsx';
+import { sitemapProducts } from './queries.ts';
+import { robotsTxt, SITEMAP_PRODUCTS, sitemapXml } from './seo.ts';
+
+/** Page routes are for browsers, not API clients: they stay out of the OpenAPI document. */
+const hidden = { schema: { hide: true } };
+const ITEM_SLUG = /^[A-Za-z0-9-]{1,120}$/;
+/** The largest no-script form: the cart page's, 50 lines of `quantity.<uuid>=99`. */
+const FORM_BODY_LIMIT = 8192;
+
+/**
+ * Scripts and styles only from the shop's own host, plus the one inline <style> holding the
+ * brand (by hash); catalog images from any https host. Telegram's web client shows a Mini
+ * App in a frame, so web.telegram.org may frame the pages; nobody else may.
+ */
+function contentSecurityPolicy(shop: ShopView): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    `style-src 'self' ${shop.theme.cspHash}`,
+    "img-src 'self' https: data:",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'self' https://web.telegram.org",
+  ].join('; ');
+}
+
+function sendPage(reply: FastifyReply, status: number, shop: ShopView, page: VNode): FastifyReply {
+  return reply
+    .code(status)
+    .headers({
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': contentSecurityPolicy(shop),
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'strict-origin-when-cross-origin',
+      // The language may come from a cookie: caches must not hand one buyer's page to another.
+      'cache-control': 'no-cache',
+      vary: 'Cookie',
+    })
+    .send(`<!doctype html>${renderToString(page)}`);
+}
+
+function sendUnavailable(reply: FastifyReply, page: PageContext): FastifyReply {
+  return sendPage(reply.header('retry-after', '3600'), 503, page.shop, <UnavailablePage page={page} />);
+}
+
+const isPageRequest = (request: FastifyRequest) =>
+  (request.method === 'GET' || request.method === 'HEAD') && !/^\/api(?:[/?]|$)/.test(request.url);
+
+/**
+ * Unknown paths a browser asks for get the shop's own 404 page (the shop-unavailable page
+ * while suspended); API clients keep their problem+json 404.
+ */
+export function storefrontNotFound(ctx: ServiceContext) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
+    if (!isPageRequest(request)) return false;
+    const page = await loadPageContext(ctx, request, reply);
+    if (ctx.config.SHOP_SUSPENDED) sendUnavailable(reply, page);
+    else sendPage(reply, 404, page.shop, <NotFoundPage page={page} />);
+    return true;
+  };
+}
+
+/** Only a form's text fields: a JSON body posted here could carry anything. */
+function formFields(body: unknown): Record<string, string> {
+  if (!body || typeof body !== 'object') return {};
+  return Object.fromEntries(
+    Object.entries(body).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
+}
+
+/**
+ * The storefront's pages on the shop's own host: catalog, item, cart, sitemap, robots.txt
+ * and the two assets. Register in a scope of its own: it accepts form posts, which the API
+ * beside it must not (a cross-site form could then reach a JSON route).
+ */
+export async function storefrontRoutes(app: App, ctx: ServiceContext) {
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
+    (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!ctx.config.SHOP_SUSPENDED || request.routeOptions.url === '/assets/:file') return;
+    return sendUnavailable(reply, await loadPageContext(ctx, request, reply));
+  });
+
+  /** A catalog read through the storefront API's response cache (cleared by catalog writes). */
+  async function cached<T>(key: unknown[], read: () => Promise<T | null>): Promise<T | null> {
+    const body = await cachedStorefrontResponse(JSON.stringify([ctx.tenantId, 'page', ...key]), async () => {
+      const value = await read();
+      return value === null ? null : JSON.stringify(value);
+    });
+    return body === null ? null : (JSON.parse(body) as T);
+  }
+
+  app.get('/', hidden, async (request, reply) => {
+    const page = await loadPageContext(ctx, request, reply);
+    const filters = catalogFilters(request.query, page.shop.currency);
+    const data = await cached<{
+      products: ProductSummaryRow[];
+      total: number;
+      categories: CategoryTreeRow[];
+    }>(
+      ['home', filters.q, filters.category, filters.minMinor, filters.maxMinor, filters.sort, filters.page],
+      async () => {
+        const [listing, categories] = await Promise.all([
+          listProducts(ctx.db, ctx.tenantId, {
+            statuses: ['active'],
+            search: filters.q,
+            category: filters.category,
+            minPrice: filters.minMinor,
+            maxPrice: filters.maxMinor,
+            sort: filters.sort,
+            page: filters.page,
+            limit: PAGE_SIZE,
+          }),
+          categoryTree(ctx.db, ctx.tenantId),
+        ]);
+        return { products: listing.rows, total: listing.total, categories };
+      },
+    );
+    const { products, total, categories } = data ?? { products: [], total: 0, categories: [] };
+    return sendPage(
+      reply,
+      200,
+      page.shop,
+      <HomePage page={page} filters={filters} products={products} total={total} categories={categories} />,
+    );
+  });
+
+  app.get('/items/:slug', hidden, async (request, reply) => {
+    const page = await loadPageContext(ctx, request, reply);
+    const { slug } = request.params as { slug: string };
+    const item = ITEM_SLUG.test(slug)
+      ? await cached(['item', slug], () => storefrontItem(ctx.db, ctx.tenantId, slug))
+      : null;
+    if (!item) return sendPage(reply, 404, page.shop, <NotFoundPage page={page} />);
+    return sendPage(reply, 200, page.shop, <ItemPage page={page} item={item} />);
+  });
+
+  app.get('/cart', hidden, async (request, reply) => {
+    const page = await loadPageContext(ctx, request, reply);
+    const lines = await cartLineViews(ctx, page.i18n, readCartCookie(request.cookies[CART_COOKIE]));
+    return sendPage(reply, 200, page.shop, <CartPage page={page} lines={lines} />);
+  });
+
+  // The add-to-cart and cart forms without JavaScript; Post/Redirect/Get back to the cart.
+  app.post('/cart', hidden, async (request, reply) => {
+    const lines = applyCartForm(readCartCookie(request.cookies[CART_COOKIE]), formFields(request.body));
+    const cookie = { path: '/', sameSite: 'lax', secure: true } as const;
+    if (lines.length > 0) {
+      // Not HttpOnly: the script moves these lines into localStorage once it runs.
+      reply.setCookie(CART_COOKIE, writeCartCookie(lines), { ...cookie, maxAge: CART_COOKIE_SECONDS });
+    } else reply.clearCookie(CART_COOKIE, cookie);
+    return reply.redirect('/cart', 303);
+  });
+
+  app.get('/sitemap.xml', hidden, async (_request, reply) => {
+    const shop = await loadShop(ctx);
+    const products = await sitemapProducts(ctx.db, ctx.tenantId, SITEMAP_PRODUCTS);
+    return reply
+      .type('application/xml; charset=utf-8')
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'public, max-age=3600')
+      .send(sitemapXml(shop, products));
+  });
+
+  app.get('/robots.txt', hidden, async (_request, reply) => {
+    const shop = await loadShop(ctx);
+    return reply
+      .type('text/plain; charset=utf-8')
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'public, max-age=3600')
+      .send(robotsTxt(shop));
+  });
+
+  app.get('/assets/:file', hidden, async (request, reply) => {
+    const asset = assetsByPath.get(`/assets/${(request.params as { file: string }).file}`);
+    if (!asset) {
+      const page = await loadPageContext(ctx, request, reply);
+      return sendPage(reply, 404, page.shop, <NotFoundPage page={page} />);
+    }
+    return reply
+      .headers({
+        'content-type': asset.contentType,
+        // The URL changes with the content, so a browser may keep this copy for a year.
+        'cache-control': 'public, max-age=31536000, immutable',
+        'x-content-type-options': 'nosniff',
+      })
+      .send(asset.body);
+  });
+}
