@@ -1,8 +1,13 @@
 /**
- * `npm run bench -w data-plane [-- commerce|isolation]`: the commerce benchmark (catalog,
- * search, item, checkout) by default, or the isolation benchmark. Each prints its tables.
+ * `npm run bench -w data-plane [-- commerce|isolation|storefront]`: the commerce benchmark
+ * (catalog, search, item, checkout) by default, the isolation benchmark, or server-side
+ * rendering of the storefront pages. Each prints its tables.
  */
-const suites = { commerce: () => import('./commerce.ts'), isolation: () => import('./isolation.ts') };
+const suites = {
+  commerce: () => import('./commerce.ts'),
+  isolation: () => import('./isolation.ts'),
+  storefront: () => import('./storefront.ts'),
+};
 const name = (process.argv[2] ?? 'commerce') as keyof typeof suites;
 if (!(name in suites)) {
   console.error(`unknown benchmark ${JSON.stringify(name)}; choose one of ${Object.keys(suites).join(', ')}`);

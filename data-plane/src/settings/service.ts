@@ -1,6 +1,7 @@
 import { problem } from '@amanat/kit/http/problem';
 import { eq } from 'drizzle-orm';
 import { type Actor, recordAudit } from '../audit/record.ts';
+import { catalogChanged } from '../catalog/queries.ts';
 import type { ServiceContext } from '../context.ts';
 import type { Queryable } from '../db/client.ts';
 import { type PaymentPolicy, shopSettings } from './schema.ts';
@@ -59,7 +60,7 @@ export async function updateSettings(
   actor: Actor,
   patch: SettingsPatch,
 ): Promise<SettingsRow> {
-  return ctx.db.transaction(async (tx) => {
+  const updated = await ctx.db.transaction(async (tx) => {
     const [current] = await tx
       .select()
       .from(shopSettings)
@@ -104,4 +105,7 @@ export async function updateSettings(
     });
     return updated as SettingsRow;
   });
+  // Pages cache the shop's settings with the catalog; a change must show on the next page.
+  catalogChanged();
+  return updated;
 }

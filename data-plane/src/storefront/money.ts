@@ -4,9 +4,17 @@
  * for JPY and IRR, 3 for KWD), so what a buyer types means what the page shows.
  */
 export function fractionDigits(currency: string): number {
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions()
-    .maximumFractionDigits as number;
+  let digits = digitsByCurrency.get(currency);
+  if (digits === undefined) {
+    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions()
+      .maximumFractionDigits as number;
+    digitsByCurrency.set(currency, digits);
+  }
+  return digits;
 }
+
+/** Building an Intl.NumberFormat costs far more than rendering a price: once per currency. */
+const digitsByCurrency = new Map<string, number>();
 
 /**
  * `12345` USD → `"123.45"`: an exact decimal string (Intl formats strings without going

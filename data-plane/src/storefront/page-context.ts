@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { cachedStorefrontResponse } from '../catalog/queries.ts';
 import type { ServiceContext } from '../context.ts';
 import { getSettings, publicSettings } from '../settings/service.ts';
 import { type I18n, i18n, isLocale, type Locale } from './i18n/index.ts';
@@ -32,7 +33,19 @@ export interface PageContext {
 export const LANG_COOKIE = 'lang';
 const YEAR_SECONDS = 365 * 24 * 3600;
 
+/**
+ * The shop as pages show it, through the storefront cache: every page needs it, and the
+ * settings read and the theme's contrast search would otherwise run on each request.
+ * A settings change clears the cache (updateSettings calls catalogChanged).
+ */
 export async function loadShop(ctx: ServiceContext): Promise<ShopView> {
+  const body = await cachedStorefrontResponse(JSON.stringify([ctx.tenantId, 'shop']), async () =>
+    JSON.stringify(await readShop(ctx)),
+  );
+  return JSON.parse(body as string) as ShopView;
+}
+
+async function readShop(ctx: ServiceContext): Promise<ShopView> {
   const settings = publicSettings(await getSettings(ctx.db, ctx.tenantId));
   const brand = settings.brand;
   const offered = settings.locales.filter(isLocale);

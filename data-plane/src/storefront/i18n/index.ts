@@ -35,6 +35,8 @@ function createI18n(locale: Locale): I18n {
   const compiled = new Map<MessageKey, IntlMessageFormat>();
   const currencies = new Map<string, Intl.NumberFormat>();
   const lists = new Intl.ListFormat(locale, { style: 'short', type: 'unit' });
+  // Intl formatters are costly to build and cheap to reuse: one per time zone, not per page.
+  const years = new Map<string, Intl.DateTimeFormat>();
   return {
     locale,
     dir: localeInfo[locale].dir,
@@ -56,13 +58,18 @@ function createI18n(locale: Locale): I18n {
     },
     list: (items) => lists.format(items),
     year(date, timeZone) {
-      // Intl picks the locale's calendar: the solar hijri year in Persian. The shop's time zone
-      // is free text in its settings; one Intl does not know must not break every page.
-      try {
-        return new Intl.DateTimeFormat(locale, { year: 'numeric', timeZone }).format(date);
-      } catch {
-        return new Intl.DateTimeFormat(locale, { year: 'numeric', timeZone: 'UTC' }).format(date);
+      let format = years.get(timeZone);
+      if (!format) {
+        // Intl picks the locale's calendar: the solar hijri year in Persian. The shop's time
+        // zone is free text in its settings; one Intl does not know must not break every page.
+        try {
+          format = new Intl.DateTimeFormat(locale, { year: 'numeric', timeZone });
+        } catch {
+          format = new Intl.DateTimeFormat(locale, { year: 'numeric', timeZone: 'UTC' });
+        }
+        years.set(timeZone, format);
       }
+      return format.format(date);
     },
   };
 }
