@@ -54,7 +54,8 @@ function contentSecurityPolicy(shop: ShopView): string {
   ].join('; ');
 }
 
-function sendPage(reply: FastifyReply, status: number, shop: ShopView, page: VNode): FastifyReply {
+/** Sends a page: a component to render, or HTML already rendered (from the cache). */
+function sendPage(reply: FastifyReply, status: number, shop: ShopView, page: VNode | string): FastifyReply {
   return reply
     .code(status)
     .headers({
@@ -66,8 +67,10 @@ function sendPage(reply: FastifyReply, status: number, shop: ShopView, page: VNo
       'cache-control': 'no-cache',
       vary: 'Cookie',
     })
-    .send(`<!doctype html>${renderToString(page)}`);
+    .send(typeof page === 'string' ? page : html(page));
 }
+
+const html = (page: VNode) => `<!doctype html>${renderToString(page)}`;
 
 function sendUnavailable(reply: FastifyReply, page: PageContext): FastifyReply {
   return sendPage(reply.header('retry-after', '3600'), 503, page.shop, <UnavailablePage page={page} />);
@@ -124,8 +127,28 @@ export async function storefrontRoutes(app: App, ctx: ServiceContext) {
     return body === null ? null : (JSON.parse(body) as T);
   }
 
+  /**
+   * The rendered HTML of a page that depends only on its locale and URL (and the catalog),
+   * through the same cache: rendering 24 products costs more than reading them. Null (a 404)
+   * is rendered afresh each time.
+   */
+  function cachedHtml(page: PageContext, request: FastifyRequest, render: () => Promise<VNode | null>) {
+    return cachedStorefrontResponse(
+      JSON.stringify([ctx.tenantId, 'html', page.i18n.locale, request.url]),
+      async () => {
+        const vnode = await render();
+        return vnode ? html(vnode) : null;
+      },
+    );
+  }
+
   app.get('/', hidden, async (request, reply) => {
     const page = await loadPageContext(ctx, request, reply);
+    const body = await cachedHtml(page, request, () => renderHome(page, request));
+    return sendPage(reply, 200, page.shop, body as string);
+  });
+
+  async function renderHome(page: PageContext, request: FastifyRequest): Promise<VNode> {
     const filters = catalogFilters(request.query, page.shop.currency);
     const data = await cached<{
       products: ProductSummaryRow[];
@@ -151,22 +174,21 @@ export async function storefrontRoutes(app: App, ctx: ServiceContext) {
       },
     );
     const { products, total, categories } = data ?? { products: [], total: 0, categories: [] };
-    return sendPage(
-      reply,
-      200,
-      page.shop,
-      <HomePage page={page} filters={filters} products={products} total={total} categories={categories} />,
+    return (
+      <HomePage page={page} filters={filters} products={products} total={total} categories={categories} />
     );
-  });
+  }
 
   app.get('/items/:slug', hidden, async (request, reply) => {
     const page = await loadPageContext(ctx, request, reply);
     const { slug } = request.params as { slug: string };
-    const item = ITEM_SLUG.test(slug)
-      ? await cached(['item', slug], () => storefrontItem(ctx.db, ctx.tenantId, slug))
-      : null;
-    if (!item) return sendPage(reply, 404, page.shop, <NotFoundPage page={page} />);
-    return sendPage(reply, 200, page.shop, <ItemPage page={page} item={item} />);
+    const body = await cachedHtml(page, request, async () => {
+      const item = ITEM_SLUG.test(slug) ? await storefrontItem(ctx.db, ctx.tenantId, slug) : null;
+      return item ? <ItemPage page={page} item={item} /> : null;
+    });
+    return body === null
+      ? sendPage(reply, 404, page.shop, <NotFoundPage page={page} />)
+      : sendPage(reply, 200, page.shop, body);
   });
 
   app.get('/cart', hidden, async (request, reply) => {

@@ -297,6 +297,30 @@ describe('item page', () => {
     expect(body).toContain('<p>Dishwasher safe.</p>');
   });
 
+  it('shows a catalog change on the very next request, though pages are cached', async () => {
+    const table = await createProduct(dp, {
+      title: 'Bespoke table',
+      slug: 'bespoke-oak',
+      variants: [{ sku: 'OAK-TABLE-1', price_minor: 90_000, stock: 1 }],
+    });
+    expect((await get('/items/bespoke-oak')).body).toContain('<h1>Bespoke table</h1>');
+    const renamed = await dp.app.inject({
+      method: 'PATCH',
+      url: `/api/admin/products/${table.id}`,
+      headers: await dp.staffHeaders('owner'),
+      payload: { title: 'Bespoke oak table' },
+    });
+    expect(renamed.statusCode, renamed.body).toBe(200);
+    expect((await get('/items/bespoke-oak')).body).toContain('<h1>Bespoke oak table</h1>');
+    const archived = await dp.app.inject({
+      method: 'POST',
+      url: `/api/admin/products/${table.id}/archive`,
+      headers: await dp.staffHeaders('owner'),
+    });
+    expect(archived.statusCode, archived.body).toBe(200);
+    expect((await get('/items/bespoke-oak')).statusCode).toBe(404);
+  });
+
   it('renders in Persian with Persian digits and the mirrored layout', async () => {
     const response = await get('/items/blue-mug', { cookie: 'lang=fa' });
     expectPage(response, 200, 'fa');
