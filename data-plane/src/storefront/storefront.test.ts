@@ -222,7 +222,7 @@ describe('catalog home', () => {
 
     const search = await get('/?q=mug');
     expectPage(search, 200, 'en');
-    expect(search.body).toContain('<h2 class="card-title">Blue mug</h2>');
+    expect(search.body).toContain('<h2 class="card-title" dir="auto">Blue mug</h2>');
     expect(search.body).not.toContain('Filler');
     expect(search.body).toContain('name="q" type="search" value="mug"');
     expect(search.body).toContain('<meta name="robots" content="noindex"/>');
@@ -230,7 +230,7 @@ describe('catalog home', () => {
 
     const category = (await get('/?category=home-goods')).body;
     expect(textOf(category, 'result-count')).toEqual(['1 product']);
-    expect(category).toContain('<h2 class="card-title">Blue mug</h2>');
+    expect(category).toContain('<h2 class="card-title" dir="auto">Blue mug</h2>');
     expect(category).toContain('<option value="home-goods" selected>');
     expect(category).toContain(`<link rel="canonical" href="${ORIGIN}/?category=home-goods"/>`);
 
@@ -242,7 +242,7 @@ describe('catalog home', () => {
     expect(textOf((await get('/?max=10.05')).body, 'result-count')).toEqual(['6 products']);
 
     const dearest = (await get('/?sort=price_desc')).body;
-    expect(/<h2 class="card-title">([^<]*)</.exec(dearest)?.[1]).toBe('Blue mug');
+    expect(/<h2 class="card-title" dir="auto">([^<]*)</.exec(dearest)?.[1]).toBe('Blue mug');
     expect(dearest).toContain('<option value="price_desc" selected>');
     expect(dearest).toContain('href="/?sort=price_desc&amp;page=2"');
 
@@ -264,7 +264,7 @@ describe('item page', () => {
     const response = await get('/items/blue-mug');
     expectPage(response, 200, 'en');
     const body = response.body;
-    expect(body).toContain('<h1>Blue mug</h1>');
+    expect(body).toContain('<h1 dir="auto">Blue mug</h1>');
     expect(body).toContain('<title>Blue mug – Sara Goods</title>');
     expect(body).toContain('<img src="https://img.example.com/mug.jpg" alt="A blue mug on a wooden table"');
     expect(body).toContain('alt="The mug from above"');
@@ -294,7 +294,7 @@ describe('item page', () => {
     expect(body).toContain('<meta property="og:image" content="https://img.example.com/mug.jpg"/>');
     expect(body).toContain('<meta property="product:price:amount" content="12500.00"/>');
     expect(body).toContain('<meta name="description" content="A glazed stoneware mug. Dishwasher safe."/>');
-    expect(body).toContain('<p>Dishwasher safe.</p>');
+    expect(body).toContain('<p dir="auto">Dishwasher safe.</p>');
   });
 
   it('shows a catalog change on the very next request, though pages are cached', async () => {
@@ -303,7 +303,7 @@ describe('item page', () => {
       slug: 'bespoke-oak',
       variants: [{ sku: 'OAK-TABLE-1', price_minor: 90_000, stock: 1 }],
     });
-    expect((await get('/items/bespoke-oak')).body).toContain('<h1>Bespoke table</h1>');
+    expect((await get('/items/bespoke-oak')).body).toContain('<h1 dir="auto">Bespoke table</h1>');
     const renamed = await dp.app.inject({
       method: 'PATCH',
       url: `/api/admin/products/${table.id}`,
@@ -311,7 +311,7 @@ describe('item page', () => {
       payload: { title: 'Bespoke oak table' },
     });
     expect(renamed.statusCode, renamed.body).toBe(200);
-    expect((await get('/items/bespoke-oak')).body).toContain('<h1>Bespoke oak table</h1>');
+    expect((await get('/items/bespoke-oak')).body).toContain('<h1 dir="auto">Bespoke oak table</h1>');
     const archived = await dp.app.inject({
       method: 'POST',
       url: `/api/admin/products/${table.id}/archive`,
@@ -345,7 +345,7 @@ describe('item page', () => {
       expect(body).not.toMatch(/alert\(\d\)<\/script>/);
     }
     const item = (await get('/items/xss')).body;
-    expect(item).toContain('<h1>&lt;script>alert(1)&lt;/script></h1>');
+    expect(item).toContain('<h1 dir="auto">&lt;script>alert(1)&lt;/script></h1>');
     expect(item).toContain('alt="&quot;>&lt;script>alert(2)&lt;/script>"');
     expect(item).toContain('<title>&lt;script>alert(1)&lt;/script> – Sara Goods</title>');
     expect((await get('/?q=%3Cscript%3Ealert(3)%3C%2Fscript%3E')).body).toContain(

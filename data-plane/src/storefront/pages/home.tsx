@@ -114,7 +114,9 @@ export function HomePage({ page, filters, products, total, categories }: HomePro
                 ) : (
                   <span class="card-image placeholder" />
                 )}
-                <h2 class="card-title">{product.title}</h2>
+                <h2 class="card-title" dir="auto">
+                  {product.title}
+                </h2>
               </a>
               <p class="price" data-testid="price">
                 {priceLabel(i18n, product, [product.price_minor])}

@@ -99,7 +99,8 @@ export function ItemPage({ page, item }: { page: PageContext; item: StorefrontIt
           )}
         </div>
         <div class="details">
-          <h1>{item.title}</h1>
+          {/* The shop's own words may be in another script than the page: let each set its direction. */}
+          <h1 dir="auto">{item.title}</h1>
           <p class="seller">{t('item.soldBy', { seller: shop.name })}</p>
           <p class="price" data-testid="price">
             {priceLabel(i18n, item, prices)}
@@ -175,7 +176,7 @@ export function ItemPage({ page, item }: { page: PageContext; item: StorefrontIt
           {paragraphs.length > 0 ? (
             <section class="description" aria-label={t('item.description')}>
               {paragraphs.map((text) => (
-                <p>{text.trim()}</p>
+                <p dir="auto">{text.trim()}</p>
               ))}
             </section>
           ) : null}
