@@ -466,7 +466,6 @@ function bodyAttacks({ A, B }: Seeds): (Attempt & { route: string })[] {
       control: false,
     },
     {
-      // Accepted and kept as an opaque id: checkout looks categories up within A only.
       route: 'PATCH /api/admin/settings',
       with: "B's category id in escrow_required_category_ids",
       as: 'A owner token',
@@ -476,8 +475,8 @@ function bodyAttacks({ A, B }: Seeds): (Attempt & { route: string })[] {
           payment_policy: { ...defaultPaymentPolicy, escrow_required_category_ids: [B.category.id] },
         },
       },
-      expect: 200,
-      writesA: true,
+      expect: 400,
+      field: 'body.payment_policy.escrow_required_category_ids',
       control: false,
     },
     {

@@ -1,7 +1,8 @@
 import { problem } from '@amanat/kit/http/problem';
-import { eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { type Actor, recordAudit } from '../audit/record.ts';
 import { catalogChanged } from '../catalog/queries.ts';
+import { categories } from '../catalog/schema.ts';
 import type { ServiceContext } from '../context.ts';
 import type { Queryable } from '../db/client.ts';
 import { type PaymentPolicy, shopSettings } from './schema.ts';
@@ -53,6 +54,28 @@ export function publicSettings(row: SettingsRow) {
   };
 }
 
+/** Escrow-required categories must be this shop's own: an unknown id would silently never match. */
+async function checkEscrowCategories(tx: Queryable, tenantId: string, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const found = await tx
+    .select({ id: categories.id })
+    .from(categories)
+    .where(and(eq(categories.tenantId, tenantId), inArray(categories.id, [...ids])));
+  const known = new Set(found.map((row) => row.id));
+  const unknown = ids.filter((id) => !known.has(id.toLowerCase()));
+  if (unknown.length > 0) {
+    throw problem.validation(
+      `body.payment_policy.escrow_required_category_ids names categories this shop does not have: ${unknown.join(', ')}`,
+      [
+        {
+          field: 'body.payment_policy.escrow_required_category_ids',
+          message: 'must be categories of this shop',
+        },
+      ],
+    );
+  }
+}
+
 export type SettingsPatch = Partial<Omit<ReturnType<typeof publicSettings>, 'updated_at'>>;
 
 export async function updateSettings(
@@ -73,6 +96,8 @@ export async function updateSettings(
         { field: 'body.payment_policy.default_rail', message: 'must be one of allowed_rails' },
       ]);
     }
+    if (patch.payment_policy)
+      await checkEscrowCategories(tx, ctx.tenantId, policy.escrow_required_category_ids);
     const locales = patch.locales ?? current.locales;
     const defaultLocale = patch.default_locale ?? current.defaultLocale;
     if (!locales.includes(defaultLocale)) {
