@@ -133,6 +133,35 @@ export async function recordRegistration(
   });
 }
 
+/** A returning buyer's sign-in: last activity and the audit row, in the session's transaction. */
+export async function recordLogin(
+  ctx: ServiceContext,
+  tx: Queryable,
+  requestId: string,
+  buyerId: string,
+  sessionId: string,
+  via?: 'telegram',
+): Promise<void> {
+  await tx
+    .update(buyers)
+    .set({ lastActiveAt: new Date() })
+    .where(and(eq(buyers.tenantId, ctx.tenantId), eq(buyers.id, buyerId)));
+  await recordAudit(
+    tx,
+    ctx.tenantId,
+    { type: 'buyer', id: buyerId, role: null, requestId },
+    {
+      action: 'buyer.login',
+      targetType: 'buyer_session',
+      targetId: sessionId,
+      ...(via ? { after: { via } } : {}),
+    },
+  );
+}
+
+export const accountDisabled = () =>
+  problem.forbidden('account-disabled', 'This account has been disabled by the shop.');
+
 async function lockThrottleKeys(tx: Queryable, keys: string[]): Promise<void> {
   for (const key of [...keys].sort()) {
     await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
@@ -217,27 +246,12 @@ export async function loginBuyer(
       .delete(buyerLoginFailures)
       .where(and(eq(buyerLoginFailures.tenantId, ctx.tenantId), eq(buyerLoginFailures.email, email)));
     const { id, issued } = await openSession(ctx, tx, verified.id, client);
-    await tx
-      .update(buyers)
-      .set({ lastActiveAt: new Date() })
-      .where(and(eq(buyers.tenantId, ctx.tenantId), eq(buyers.id, verified.id)));
-    await recordAudit(
-      tx,
-      ctx.tenantId,
-      { type: 'buyer', id: verified.id, role: null, requestId },
-      {
-        action: 'buyer.login',
-        targetType: 'buyer_session',
-        targetId: id,
-      },
-    );
+    await recordLogin(ctx, tx, requestId, verified.id, id);
     return { buyer: verified, session: issued };
   });
   // The failure is committed above before we refuse, so it counts toward the limit.
   if (outcome === 'invalid') throw invalidCredentials();
-  if (outcome === 'disabled') {
-    throw problem.forbidden('account-disabled', 'This account has been disabled by the shop.');
-  }
+  if (outcome === 'disabled') throw accountDisabled();
   return outcome;
 }
 

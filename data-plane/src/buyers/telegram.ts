@@ -8,14 +8,15 @@ import {
   validate,
 } from '@telegram-apps/init-data-node';
 import { and, eq, lt } from 'drizzle-orm';
-import { recordAudit } from '../audit/record.ts';
 import type { ServiceContext } from '../context.ts';
 import type { Queryable } from '../db/client.ts';
 import { buyers, telegramInitDataUses } from './schema.ts';
 import {
+  accountDisabled,
   type BuyerRow,
   type IssuedSession,
   openSession,
+  recordLogin,
   recordRegistration,
   type SessionContext,
 } from './service.ts';
@@ -138,27 +139,12 @@ export async function signInWithTelegram(
 
     const { buyer, created } = await findOrCreateBuyer(ctx, tx, verified.user);
     // Thrown inside the transaction, so the initData is not spent on a refusal.
-    if (buyer.disabledAt)
-      throw problem.forbidden('account-disabled', 'This account has been disabled by the shop.');
+    if (buyer.disabledAt) throw accountDisabled();
     const { id: sessionId, issued } = await openSession(ctx, tx, buyer.id, client);
     if (created) {
       await recordRegistration(ctx, tx, requestId, buyer, 'telegram');
     } else {
-      await tx
-        .update(buyers)
-        .set({ lastActiveAt: new Date() })
-        .where(and(eq(buyers.tenantId, ctx.tenantId), eq(buyers.id, buyer.id)));
-      await recordAudit(
-        tx,
-        ctx.tenantId,
-        { type: 'buyer', id: buyer.id, role: null, requestId },
-        {
-          action: 'buyer.login',
-          targetType: 'buyer_session',
-          targetId: sessionId,
-          after: { via: 'telegram' },
-        },
-      );
+      await recordLogin(ctx, tx, requestId, buyer.id, sessionId, 'telegram');
     }
     // A row is needed while its initData could pass the age check. Kept for the largest age
     // the configuration allows, not the current one, so raising it never readmits a payload.
