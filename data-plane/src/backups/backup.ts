@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { migrationJournal } from '@amanat/kit/postgres/migrations';
 import pg from 'pg';
 import { dataPlaneMigrationsFolder } from '../db/migrate.ts';
 import type { Provisioner } from '../provisioning/provisioner.ts';
@@ -49,14 +50,12 @@ export function backupTakenAt(key: string): Date | null {
 }
 
 async function currentSchemaVersion(client: pg.Client, schema: string) {
-  const journal = JSON.parse(await readFile(`${dataPlaneMigrationsFolder}/meta/_journal.json`, 'utf8')) as {
-    entries: { when: number; tag: string }[];
-  };
+  const journal = await migrationJournal(dataPlaneMigrationsFolder);
   const result = await client.query<{ when: string | null }>(
     `SELECT max(created_at)::text AS when FROM ${pg.escapeIdentifier(schema)}.__drizzle_migrations`,
   );
   const when = Number(result.rows[0]?.when ?? 0);
-  const tag = journal.entries.find((entry) => entry.when === when)?.tag ?? 'unknown';
+  const tag = journal.find((entry) => entry.when === when)?.tag ?? 'unknown';
   return { when, tag };
 }
 

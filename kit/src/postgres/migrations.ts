@@ -46,14 +46,23 @@ export async function migrateUnderLock(
   }
 }
 
-interface Journal {
-  entries: { when: number; tag: string }[];
+export interface MigrationEntry {
+  /** drizzle's migration timestamp; `__drizzle_migrations.created_at` records it once applied. */
+  when: number;
+  tag: string;
+}
+
+/** The migrations of a drizzle migrations folder, oldest first, from its journal. */
+export async function migrationJournal(migrationsFolder: string): Promise<MigrationEntry[]> {
+  const journal = JSON.parse(await readFile(`${migrationsFolder}/meta/_journal.json`, 'utf8')) as {
+    entries: MigrationEntry[];
+  };
+  return journal.entries;
 }
 
 /** The `when` of the newest migration in a drizzle migrations folder (0 for none). */
 export async function latestMigration(migrationsFolder: string): Promise<number> {
-  const journal = JSON.parse(await readFile(`${migrationsFolder}/meta/_journal.json`, 'utf8')) as Journal;
-  return journal.entries.at(-1)?.when ?? 0;
+  return (await migrationJournal(migrationsFolder)).at(-1)?.when ?? 0;
 }
 
 /**
