@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { migrationJournal } from '@amanat/kit/postgres/migrations';
-import pg from 'pg';
+import type pg from 'pg';
 import { dataPlaneMigrationsFolder } from '../db/migrate.ts';
 import type { Provisioner } from '../provisioning/provisioner.ts';
 import { stripRecord } from '../provisioning/provisioner.ts';
 import type { PlacementRecord } from '../provisioning/registry.ts';
+import { quoteIdent } from '../provisioning/servers.ts';
 import { copyOut, summarizeTable, tableColumns, withSnapshot } from '../provisioning/tenant-data.ts';
 import { tenantTables } from '../provisioning/tenant-tables.ts';
 import {
@@ -52,7 +53,7 @@ export function backupTakenAt(key: string): Date | null {
 async function currentSchemaVersion(client: pg.Client, schema: string) {
   const journal = await migrationJournal(dataPlaneMigrationsFolder);
   const result = await client.query<{ when: string | null }>(
-    `SELECT max(created_at)::text AS when FROM ${pg.escapeIdentifier(schema)}.__drizzle_migrations`,
+    `SELECT max(created_at)::text AS when FROM ${quoteIdent(schema)}.__drizzle_migrations`,
   );
   const when = Number(result.rows[0]?.when ?? 0);
   const tag = journal.find((entry) => entry.when === when)?.tag ?? 'unknown';
@@ -96,13 +97,7 @@ export async function takeBackup(
   const dir = await mkdtemp(join(tmpdir(), 'amanat-backup-'));
   try {
     await mkdir(join(dir, 'tables'));
-    const connect = async () => {
-      const client = new pg.Client({
-        connectionString: provisioner.servers.adminUrl(placement.server, placement.database),
-      });
-      await client.connect();
-      return client;
-    };
+    const connect = () => provisioner.servers.connectAdmin(placement.server, placement.database);
     let longestTableLockMs = 0;
     const { tables, schemaVersion } = await withSnapshot(connect, async (inSnapshot) => {
       const schemaVersion = await inSnapshot((client) => currentSchemaVersion(client, placement.schema));

@@ -13,7 +13,7 @@ import {
   sharedRoles,
   terminateSessions,
 } from '../provisioning/modes.ts';
-import { type IsolationMode, tenantLockKey, tenantObjectNames } from '../provisioning/names.ts';
+import { type IsolationMode, isTenantId, tenantLockKey, tenantObjectNames } from '../provisioning/names.ts';
 import {
   type Credentials,
   ProvisionError,
@@ -95,7 +95,7 @@ export async function restoreBackup(
   request: { tenantId: string; key: string; mode?: IsolationMode; server?: string; now?: Date },
 ): Promise<RestoreReport> {
   const tenantId = request.tenantId.toLowerCase();
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(tenantId)) {
+  if (!isTenantId(tenantId)) {
     throw new ProvisionError(`tenant id ${JSON.stringify(request.tenantId)} is not a uuid`, 'bad-input');
   }
   const dir = await mkdtemp(join(tmpdir(), 'amanat-restore-'));

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import {
   deleteTenantRows,
   ensureTenant,
@@ -90,11 +90,7 @@ export async function moveTenant(
       owner: await roleExists(client, owner),
     }));
     let paused = false;
-    const connectSource = async () => {
-      const client = new pg.Client({ connectionString: servers.adminUrl(from.server, from.database) });
-      await client.connect();
-      return client;
-    };
+    const connectSource = () => servers.connectAdmin(from.server, from.database);
     try {
       await ensureTenant(context, tenant, to);
       await step('prepared-target');

@@ -12,6 +12,9 @@ export interface TenantRef {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A tenant id as the provisioner takes it: a lower-case uuid. */
+export const isTenantId = (id: string): boolean => UUID.test(id);
 const SLUG = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export function checkTenant(tenant: TenantRef): TenantRef {

@@ -59,10 +59,16 @@ export class Servers {
     return url.toString();
   }
 
-  /** A short-lived admin connection to one database of one server. */
-  async withAdmin<T>(server: string, database: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  /** A connected admin client on one database of one server; the caller ends it. */
+  async connectAdmin(server: string, database: string): Promise<pg.Client> {
     const client = new pg.Client({ connectionString: this.adminUrl(server, database) });
     await client.connect();
+    return client;
+  }
+
+  /** A short-lived admin connection to one database of one server. */
+  async withAdmin<T>(server: string, database: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+    const client = await this.connectAdmin(server, database);
     try {
       return await fn(client);
     } finally {
