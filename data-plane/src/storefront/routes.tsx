@@ -1,8 +1,8 @@
 /** @jsxRuntime automatic @jsxImportSource preact */
+import { problem } from '@amanat/kit/http/problem';
 import type { App } from '@amanat/kit/http/types';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { VNode } from 'preact';
-import { renderToString } from 'preact-render-to-string';
 import {
   type CategoryTreeRow,
   cachedStorefrontResponse,
@@ -22,12 +22,13 @@ import {
   writeCartCookie,
 } from './cart.ts';
 import { catalogFilters, PAGE_SIZE } from './filters.ts';
-import { loadPageContext, loadShop, type PageContext, type ShopView } from './page-context.ts';
+import { loadPageContext, loadShop, type PageContext } from './page-context.ts';
 import { CartPage } from './pages/cart.tsx';
-import { NotFoundPage, UnavailablePage } from './pages/errors.tsx';
+import { NotFoundPage } from './pages/errors.tsx';
 import { HomePage } from './pages/home.tsx';
 import { ItemPage } from './pages/item.tsx';
 import { sitemapProducts } from './queries.ts';
+import { formFields, html, isSameOriginPost, sendPage, sendUnavailable } from './respond.tsx';
 import { robotsTxt, SITEMAP_PRODUCTS, sitemapXml } from './seo.ts';
 
 /** Page routes are for browsers, not API clients: they stay out of the OpenAPI document. */
@@ -35,46 +36,6 @@ const hidden = { schema: { hide: true } };
 const ITEM_SLUG = /^[A-Za-z0-9-]{1,120}$/;
 /** The largest no-script form: the cart page's, 50 lines of `quantity.<uuid>=99`. */
 const FORM_BODY_LIMIT = 8192;
-
-/**
- * Scripts and styles only from the shop's own host, plus the one inline <style> holding the
- * brand (by hash); catalog images from any https host. Telegram's web client shows a Mini
- * App in a frame, so web.telegram.org may frame the pages; nobody else may.
- */
-function contentSecurityPolicy(shop: ShopView): string {
-  return [
-    "default-src 'none'",
-    "script-src 'self'",
-    `style-src 'self' ${shop.theme.cspHash}`,
-    "img-src 'self' https: data:",
-    "connect-src 'self'",
-    "form-action 'self'",
-    "base-uri 'none'",
-    "frame-ancestors 'self' https://web.telegram.org",
-  ].join('; ');
-}
-
-/** Sends a page: a component to render, or HTML already rendered (from the cache). */
-function sendPage(reply: FastifyReply, status: number, shop: ShopView, page: VNode | string): FastifyReply {
-  return reply
-    .code(status)
-    .headers({
-      'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': contentSecurityPolicy(shop),
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'strict-origin-when-cross-origin',
-      // The language may come from a cookie: caches must not hand one buyer's page to another.
-      'cache-control': 'no-cache',
-      vary: 'Cookie',
-    })
-    .send(typeof page === 'string' ? page : html(page));
-}
-
-const html = (page: VNode) => `<!doctype html>${renderToString(page)}`;
-
-function sendUnavailable(reply: FastifyReply, page: PageContext): FastifyReply {
-  return sendPage(reply.header('retry-after', '3600'), 503, page.shop, <UnavailablePage page={page} />);
-}
 
 const isPageRequest = (request: FastifyRequest) =>
   (request.method === 'GET' || request.method === 'HEAD') && !/^\/api(?:[/?]|$)/.test(request.url);
@@ -93,14 +54,6 @@ export function storefrontNotFound(ctx: ServiceContext) {
   };
 }
 
-/** Only a form's text fields: a JSON body posted here could carry anything. */
-function formFields(body: unknown): Record<string, string> {
-  if (!body || typeof body !== 'object') return {};
-  return Object.fromEntries(
-    Object.entries(body).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
-  );
-}
-
 /**
  * The storefront's pages on the shop's own host: catalog, item, cart, sitemap, robots.txt
  * and the two assets. Register in a scope of its own: it accepts form posts, which the API
@@ -114,6 +67,9 @@ export async function storefrontRoutes(app: App, ctx: ServiceContext) {
   );
 
   app.addHook('onRequest', async (request, reply) => {
+    if (request.method === 'POST' && !isSameOriginPost(request)) {
+      throw problem.forbidden('cross-site-form', 'This form can only be sent from the shop’s own pages.');
+    }
     if (!ctx.config.SHOP_SUSPENDED || request.routeOptions.url === '/assets/:file') return;
     return sendUnavailable(reply, await loadPageContext(ctx, request, reply));
   });

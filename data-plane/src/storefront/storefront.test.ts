@@ -557,6 +557,30 @@ describe('cart', () => {
     });
     expect(response.statusCode).toBe(415);
   });
+
+  it('refuses a form posted from another site, and takes one from its own pages', async () => {
+    const form = { variant_id: '00000000-0000-4000-8000-000000000000', quantity: '1' };
+    const post = (headers: Record<string, string>) =>
+      dp.app.inject({
+        method: 'POST',
+        url: '/cart',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', host: 'shop.example', ...headers },
+        payload: new URLSearchParams(form).toString(),
+      });
+    for (const headers of <Record<string, string>[]>[
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site', origin: 'https://shop.example' },
+    ]) {
+      const refused = await post(headers);
+      expect(refused.statusCode, JSON.stringify(headers)).toBe(403);
+      expect(refused.json()).toMatchObject({ type: '/problems/cross-site-form' });
+      expect(refused.headers['set-cookie']).toBeUndefined();
+    }
+    const accepted = await post({ origin: 'https://shop.example', 'sec-fetch-site': 'same-origin' });
+    expect(accepted.statusCode).toBe(303);
+  });
 });
 
 describe('a suspended shop', () => {
