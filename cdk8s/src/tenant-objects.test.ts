@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import type { Tenant } from './tenant-crd.ts';
+import { LABELS, OPERATOR_NAME, tenantDataPlaneObjects } from './tenant-objects.ts';
+
+const tenant: Tenant = {
+  apiVersion: 'shops.amn.gg/v1alpha1',
+  kind: 'Tenant',
+  metadata: { name: 'saras-shop' },
+  spec: {
+    tenantId: '5f0c3c2e-8a4b-4c8e-9d57-0b6f1c2a9e11',
+    slug: 'saras-shop',
+    displayName: 'Sara Goods',
+    tier: 'white_label',
+    isolation: { mode: 'schema' },
+    dataPlane: { version: '1.4.2', replicas: 3, resources: { limits: { memory: '300Mi' } } },
+    hosts: ['saras-shop.shops.example', 'shop.sara.example'],
+  },
+};
+
+const SECRET_VALUE = 'postgres://t_5f0c_app:very-secret-password@10.0.0.5:5432/shops_schemas';
+
+const objects = () =>
+  tenantDataPlaneObjects({
+    tenant,
+    platform: {
+      routerNamespace: 'amanat-system',
+      routerPodLabels: { 'app.kubernetes.io/component': 'router' },
+      database: { cidrs: ['10.0.0.5/32'], port: 5432 },
+    },
+    secretData: { DATABASE_URL: SECRET_VALUE, PAYMENT_EVIDENCE_SECRET: 'x'.repeat(40) },
+    environment: { TENANT_ID: tenant.spec.tenantId, PUBLIC_HOSTS: tenant.spec.hosts.join(',') },
+  }) as {
+    kind: string;
+    metadata: { name: string; namespace?: string; labels: Record<string, string> };
+    spec?: Record<string, unknown>;
+  }[];
+
+const find = (kind: string, name?: string) => {
+  const found = objects().find((object) => object.kind === kind && (!name || object.metadata.name === name));
+  if (!found) throw new Error(`no ${kind} ${name ?? ''}`);
+  return found;
+};
+
+describe('one tenant’s data-plane objects', () => {
+  it('come in apply order, all in the tenant’s namespace and labelled with their owner', () => {
+    const all = objects();
+    expect(all.map((object) => object.kind)).toEqual([
+      'Namespace',
+      'ResourceQuota',
+      'LimitRange',
+      'NetworkPolicy',
+      'NetworkPolicy',
+      'NetworkPolicy',
+      'ServiceAccount',
+      'Secret',
+      'Deployment',
+      'Service',
+      'PodDisruptionBudget',
+    ]);
+    for (const object of all) {
+      expect(object.metadata.labels[LABELS.managedBy]).toBe(OPERATOR_NAME);
+      expect(object.metadata.labels[LABELS.tenant]).toBe(tenant.spec.tenantId);
+      if (object.kind !== 'Namespace') expect(object.metadata.namespace).toBe('shop-saras-shop');
+    }
+    expect(find('Namespace').metadata).toMatchObject({
+      name: 'shop-saras-shop',
+      labels: { 'pod-security.kubernetes.io/enforce': 'restricted' },
+    });
+  });
+
+  it('keep credentials in the Secret only', () => {
+    const outsideSecret = objects().filter((object) => object.kind !== 'Secret');
+    expect(JSON.stringify(outsideSecret)).not.toContain('very-secret-password');
+    expect(JSON.stringify(find('Secret'))).toContain('very-secret-password');
+  });
+
+  it('run the data plane as the restricted Pod Security profile demands, with probes and the tier’s resources', () => {
+    const deployment = find('Deployment') as unknown as {
+      spec: {
+        replicas: number;
+        template: { spec: Record<string, never> & { containers: Record<string, never>[] } };
+      };
+    };
+    expect(deployment.spec.replicas).toBe(3);
+    const pod = deployment.spec.template.spec;
+    expect(pod).toMatchObject({
+      automountServiceAccountToken: false,
+      securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+    });
+    const [container] = pod.containers;
+    expect(container).toMatchObject({
+      image: 'amanat/data-plane:1.4.2',
+      securityContext: {
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      },
+      readinessProbe: { httpGet: { path: '/readyz' } },
+      livenessProbe: { httpGet: { path: '/healthz' } },
+      resources: { limits: { memory: '300Mi', cpu: '1' }, requests: { cpu: '100m', memory: '160Mi' } },
+      envFrom: [{ secretRef: { name: 'data-plane' } }],
+    });
+    expect(container?.env).toEqual(
+      expect.arrayContaining([
+        { name: 'TENANT_ID', value: tenant.spec.tenantId },
+        { name: 'HOST', value: '0.0.0.0' },
+        { name: 'PORT', value: '8080' },
+      ]),
+    );
+  });
+
+  it('deny all traffic but the router’s, DNS, the database and HTTPS', () => {
+    const deny = find('NetworkPolicy', 'default-deny') as unknown as { spec: unknown };
+    expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    const egress = find('NetworkPolicy', 'egress-dns-database-https') as unknown as {
+      spec: { egress: { to?: unknown[]; ports: { port: number }[] }[] };
+    };
+    expect(egress.spec.egress.map((rule) => rule.ports.map((port) => port.port))).toEqual([
+      [53, 53],
+      [5432],
+      [443],
+    ]);
+    expect(egress.spec.egress[1]?.to).toEqual([{ ipBlock: { cidr: '10.0.0.5/32' } }]);
+  });
+
+  it('roll the pods when a credential rotates', () => {
+    const annotation = (secret: string) => {
+      const [deployment] = tenantDataPlaneObjects({
+        tenant,
+        platform: {
+          routerNamespace: 'r',
+          routerPodLabels: {},
+          database: { cidrs: ['10.0.0.5/32'], port: 5432 },
+        },
+        secretData: { DATABASE_URL: secret },
+        environment: {},
+      }).filter((object) => object.kind === 'Deployment') as {
+        spec: { template: { metadata: { annotations: Record<string, string> } } };
+      }[];
+      return deployment?.spec.template.metadata.annotations['shops.amn.gg/secret-version'];
+    };
+    expect(annotation('a')).toBe(annotation('a'));
+    expect(annotation('a')).not.toBe(annotation('b'));
+  });
+});
