@@ -35,7 +35,7 @@ export const DataPlaneConfigSchema = Type.Object({
   }),
   DELIVERY_LINK_SECRET: Type.String({
     minLength: 32,
-    description: 'HMAC key for signed digital-delivery links',
+    description: 'HMAC key for signed digital-delivery links and marketing-email unsubscribe links',
   }),
   SECRETS_KEYS: Type.String({
     pattern: '^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=]{43,44}(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=]{43,44})*$',

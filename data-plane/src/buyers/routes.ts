@@ -23,8 +23,8 @@ import {
 } from './service.ts';
 import { BUYER_SESSION_COOKIE, buyerActor, requireBuyer, sessionTokenOf, signedInBuyer } from './session.ts';
 
-const Email = Type.String({ format: 'email', maxLength: 254 });
-const Password = Type.String({ minLength: 10, maxLength: 256 });
+export const Email = Type.String({ format: 'email', maxLength: 254 });
+export const Password = Type.String({ minLength: 10, maxLength: 256 });
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const Buyer = Strict({
@@ -39,7 +39,7 @@ export const Buyer = Strict({
   created_at: Timestamp,
 });
 
-const addressFields = {
+export const addressFields = {
   label: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 60 }))),
   recipient_name: Type.String({ minLength: 1, maxLength: 120 }),
   line1: Type.String({ minLength: 1, maxLength: 200 }),

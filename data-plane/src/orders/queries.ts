@@ -81,3 +81,41 @@ export async function adminDetailOf(ctx: ServiceContext, order: OrderRow) {
   ]);
   return adminOrderView(ctx, order, { lines, tracking, payment, evidence, transitions, escrow });
 }
+
+/** What a buyer's order list shows of each order. */
+export function buyerOrderSummary(row: OrderRow) {
+  return {
+    id: row.id,
+    status: row.status,
+    rail: row.rail,
+    currency: row.currency,
+    total_minor: row.totalMinor,
+    item_count: row.itemCount,
+    created_at: row.createdAt.toISOString(),
+  };
+}
+
+/** One buyer's own orders, newest first, paged. */
+export async function listBuyerOrders(
+  ctx: ServiceContext,
+  buyerId: string,
+  paging: { page: number; limit: number },
+) {
+  const where = and(eq(orders.tenantId, ctx.tenantId), eq(orders.buyerId, buyerId));
+  const [rows, [total]] = await Promise.all([
+    ctx.db
+      .select()
+      .from(orders)
+      .where(where)
+      .orderBy(desc(orders.createdAt), desc(orders.id))
+      .limit(paging.limit)
+      .offset((paging.page - 1) * paging.limit),
+    ctx.db.select({ n: count() }).from(orders).where(where),
+  ]);
+  return {
+    items: rows.map(buyerOrderSummary),
+    page: paging.page,
+    limit: paging.limit,
+    total: total?.n ?? 0,
+  };
+}

@@ -1,30 +1,30 @@
-import { timingSafeEqual } from 'node:crypto';
 import { problem } from '@amanat/kit/http/problem';
 import { errorResponses, literals, Strict, Timestamp, Uuid } from '@amanat/kit/http/schemas';
 import type { App } from '@amanat/kit/http/types';
 import { Type } from 'typebox';
 import { requirePermission, type StaffIdentity, staffActor } from '../auth/staff.ts';
-import { currentBuyer } from '../buyers/session.ts';
-import { hashOrderToken } from '../checkout/service.ts';
+import { currentBuyer, requireBuyer, signedInBuyer } from '../buyers/session.ts';
 import type { ServiceContext } from '../context.ts';
-import { trackingOf } from '../delivery/service.ts';
 import { paymentRails } from '../settings/schema.ts';
+import { orderForViewer, storefrontOrderDetail } from './access.ts';
 import { cancelOrder, completeOrder, openDispute, refundOrder, releaseEscrow } from './actions.ts';
-import { adminDetailOf, adminOrderDetail, listOrders } from './queries.ts';
+import { adminDetailOf, adminOrderDetail, listBuyerOrders, listOrders } from './queries.ts';
 import { orderStatuses } from './schema.ts';
-import { findOrder, linesOf, type OrderRow } from './service.ts';
-import { AdminOrder, AdminOrderSummary, StorefrontOrder, storefrontOrderView } from './views.ts';
+import { AdminOrder, AdminOrderSummary, OrderStatusSchema, RailSchema, StorefrontOrder } from './views.ts';
 
 export const OrderParams = Strict({ id: Uuid });
 const OrderToken = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' });
 const Reason = Type.String({ minLength: 1, maxLength: 2000 });
 
-function tokenMatches(order: OrderRow, token: string | undefined): boolean {
-  if (!token || !order.accessTokenHash) return false;
-  const given = Buffer.from(hashOrderToken(token));
-  const stored = Buffer.from(order.accessTokenHash);
-  return given.length === stored.length && timingSafeEqual(given, stored);
-}
+const BuyerOrderSummary = Strict({
+  id: Uuid,
+  status: OrderStatusSchema,
+  rail: RailSchema,
+  currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+  total_minor: Type.Integer({ minimum: 0 }),
+  item_count: Type.Integer({ minimum: 1 }),
+  created_at: Timestamp,
+});
 
 export async function orderRoutes(
   app: App,
@@ -46,19 +46,43 @@ export async function orderRoutes(
       },
     },
     async (request) => {
-      const notFound = problem.notFound(`No order ${request.params.id} for you here.`);
-      const order = await findOrder(ctx.db, ctx.tenantId, request.params.id.toLowerCase());
-      if (!order) throw notFound;
-      const buyer = await currentBuyer(ctx, request);
-      const owns = buyer !== null && order.buyerId === buyer.id;
-      if (!owns && !tokenMatches(order, request.headers['x-order-token'] ?? request.query.token))
-        throw notFound;
-      const [lines, tracking] = await Promise.all([
-        linesOf(ctx.db, ctx.tenantId, order.id),
-        trackingOf(ctx.db, ctx.tenantId, order.id),
-      ]);
-      return storefrontOrderView(ctx, order, lines, tracking);
+      const viewable = await orderForViewer(ctx, request.params.id.toLowerCase(), {
+        buyer: await currentBuyer(ctx, request),
+        token: request.headers['x-order-token'] ?? request.query.token,
+      });
+      if (!viewable) throw problem.notFound(`No order ${request.params.id} for you here.`);
+      return storefrontOrderDetail(ctx, viewable.order);
     },
+  );
+
+  app.get(
+    '/api/storefront/account/orders',
+    {
+      preValidation: requireBuyer(ctx),
+      schema: {
+        tags: ['storefront'],
+        security: [{ buyer: [] }],
+        summary: "The signed-in buyer's own orders, newest first, paged",
+        querystring: Strict({
+          page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
+        }),
+        response: {
+          200: Strict({
+            items: Type.Array(BuyerOrderSummary),
+            page: Type.Integer(),
+            limit: Type.Integer(),
+            total: Type.Integer(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) =>
+      listBuyerOrders(ctx, signedInBuyer(request).id, {
+        page: request.query.page ?? 1,
+        limit: request.query.limit ?? 20,
+      }),
   );
 
   app.get(

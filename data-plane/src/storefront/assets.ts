@@ -15,10 +15,11 @@ function load(file: string, contentType: string): Asset {
   return { path: `/assets/${file.slice(0, dot)}.${hash}${file.slice(dot)}`, body, contentType };
 }
 
-/** The storefront's one stylesheet and one script, read once at start. */
+/** The storefront's stylesheet, its script, and the Telegram Mini App's script, read once at start. */
 export const assets = {
   css: load('storefront.css', 'text/css; charset=utf-8'),
   js: load('storefront.js', 'text/javascript; charset=utf-8'),
+  miniapp: load('miniapp.js', 'text/javascript; charset=utf-8'),
 };
 
 export const assetsByPath = new Map(Object.values(assets).map((asset) => [asset.path, asset]));

@@ -29,7 +29,7 @@ export function minorToDecimal(minor: number, currency: string): `${number}` {
 }
 
 /** Persian (U+06F0…) and Arabic-Indic (U+0660…) digits and the Arabic decimal separator, as typed on phones. */
-function asciiDigits(text: string): string {
+export function asciiDigits(text: string): string {
   return text
     .replace(/[\u06F0-\u06F9]/g, (digit) => String(digit.charCodeAt(0) - 0x06f0))
     .replace(/[\u0660-\u0669]/g, (digit) => String(digit.charCodeAt(0) - 0x0660))

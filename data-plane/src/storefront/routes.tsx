@@ -12,6 +12,7 @@ import {
   storefrontItem,
 } from '../catalog/queries.ts';
 import type { ServiceContext } from '../context.ts';
+import { acceptsSignedCrossSitePost, accountRoutes } from './account-routes.tsx';
 import { assetsByPath } from './assets.ts';
 import {
   applyCartForm,
@@ -21,6 +22,7 @@ import {
   readCartCookie,
   writeCartCookie,
 } from './cart.ts';
+import { checkoutPageRoutes } from './checkout-routes.tsx';
 import { catalogFilters, PAGE_SIZE } from './filters.ts';
 import { loadPageContext, loadShop, type PageContext } from './page-context.ts';
 import { CartPage } from './pages/cart.tsx';
@@ -34,8 +36,11 @@ import { robotsTxt, SITEMAP_PRODUCTS, sitemapXml } from './seo.ts';
 /** Page routes are for browsers, not API clients: they stay out of the OpenAPI document. */
 const hidden = { schema: { hide: true } };
 const ITEM_SLUG = /^[A-Za-z0-9-]{1,120}$/;
-/** The largest no-script form: the cart page's, 50 lines of `quantity.<uuid>=99`. */
-const FORM_BODY_LIMIT = 8192;
+/**
+ * The largest no-script form: the checkout's, 50 lines of `line.<uuid>=99` plus about 2,100
+ * characters of email, address and note, each up to 12 bytes once percent-encoded.
+ */
+const FORM_BODY_LIMIT = 32_768;
 
 const isPageRequest = (request: FastifyRequest) =>
   (request.method === 'GET' || request.method === 'HEAD') && !/^\/api(?:[/?]|$)/.test(request.url);
@@ -67,12 +72,15 @@ export async function storefrontRoutes(app: App, ctx: ServiceContext) {
   );
 
   app.addHook('onRequest', async (request, reply) => {
-    if (request.method === 'POST' && !isSameOriginPost(request)) {
+    if (request.method === 'POST' && !isSameOriginPost(request) && !acceptsSignedCrossSitePost(request)) {
       throw problem.forbidden('cross-site-form', 'This form can only be sent from the shop’s own pages.');
     }
     if (!ctx.config.SHOP_SUSPENDED || request.routeOptions.url === '/assets/:file') return;
     return sendUnavailable(reply, await loadPageContext(ctx, request, reply));
   });
+
+  await accountRoutes(app, ctx);
+  await checkoutPageRoutes(app, ctx);
 
   /** A catalog read through the storefront API's response cache (cleared by catalog writes). */
   async function cached<T>(key: unknown[], read: () => Promise<T | null>): Promise<T | null> {

@@ -30,8 +30,10 @@ export function robotsTxt(shop: ShopView): string {
   return [
     'User-agent: *',
     'Allow: /',
-    'Disallow: /cart',
-    'Disallow: /api/',
+    // Pages for one buyer or one order: nothing a search engine should crawl.
+    ...['/cart', '/checkout', '/orders/', '/account', '/login', '/register', '/unsubscribe', '/api/'].map(
+      (path) => `Disallow: ${path}`,
+    ),
     `Sitemap: ${shop.origin}/sitemap.xml`,
     '',
   ].join('\n');

@@ -340,7 +340,8 @@ describe('item page', () => {
   it('escapes what the catalog says: a product titled <script> stays text', async () => {
     for (const url of ['/items/xss', '/', '/?q=%3Cscript%3Ealert(3)%3C%2Fscript%3E']) {
       const body = (await get(url)).body;
-      expect(count(body, '<script'), url).toBe(1);
+      // The storefront's script and the Telegram Mini App's, no other.
+      expect(count(body, '<script'), url).toBe(2);
       expect(body).not.toContain('<img src=x');
       expect(body).not.toMatch(/alert\(\d\)<\/script>/);
     }
@@ -396,6 +397,9 @@ describe('SEO files', () => {
     expect(response.body).toContain(`Sitemap: ${ORIGIN}/sitemap.xml`);
     expect(response.body).toContain('Disallow: /cart');
     expect(response.body).toContain('Disallow: /api/');
+    for (const path of ['/checkout', '/orders/', '/account', '/login', '/register', '/unsubscribe']) {
+      expect(response.body).toContain(`Disallow: ${path}`);
+    }
   });
 
   it('page routes stay out of the OpenAPI document', async () => {
@@ -452,7 +456,7 @@ describe('white label', () => {
   it('a shop that does not disclose the platform never names it: pages, headers, cookies, assets', async () => {
     const home = (await get('/')).body;
     const assets = [...home.matchAll(/"(\/assets\/[^"]+)"/g)].map((match) => match[1] as string);
-    expect(assets).toHaveLength(2);
+    expect(assets).toHaveLength(3);
     for (const url of [...pages, ...assets]) expectNoPlatformName(await get(url), url);
     const added = await postForm('/cart', {
       intent: 'add',

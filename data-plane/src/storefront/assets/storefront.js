@@ -83,18 +83,14 @@
     });
   }
 
-  // ---- cart page
-
-  const cart = document.querySelector('[data-cart]');
-  if (cart) {
-    const list = cart.querySelector('[data-cart-lines]');
-    const form = cart.querySelector('[data-cart-form]');
-    const template = document.getElementById('cart-line-template');
-
-    // Lines added without JavaScript come in the cookie, rendered by the server: move them
-    // into localStorage (taking the larger quantity, so doing it twice changes nothing).
-    let lines = readCart();
-    for (const item of list.querySelectorAll('[data-cart-line]')) {
+  /**
+   * Lines added without JavaScript come in the cookie, rendered by the server (cart and
+   * checkout pages): moves them into localStorage (taking the larger quantity, so doing it
+   * twice changes nothing), clears the cookie and returns the cart.
+   */
+  function adoptCookieLines(container) {
+    const lines = readCart();
+    for (const item of container.querySelectorAll('[data-cart-line]')) {
       const line = {
         variant_id: item.dataset.variantId,
         quantity: Number(item.dataset.quantity),
@@ -113,6 +109,18 @@
     writeCart(lines);
     // biome-ignore lint/suspicious/noDocumentCookie: the Cookie Store API is not in every browser the shop serves.
     document.cookie = `${COOKIE}=; Max-Age=0; Path=/; SameSite=Lax; Secure`;
+    return lines;
+  }
+
+  // ---- cart page
+
+  const cart = document.querySelector('[data-cart]');
+  if (cart) {
+    const list = cart.querySelector('[data-cart-lines]');
+    const form = cart.querySelector('[data-cart-form]');
+    const template = document.getElementById('cart-line-template');
+
+    let lines = adoptCookieLines(list);
     for (const element of cart.querySelectorAll('[data-no-script]')) element.hidden = true;
 
     const field = (element, name) => element.querySelector(`[data-field="${name}"]`);
@@ -185,4 +193,23 @@
   } else {
     showCount(readCart());
   }
+
+  // ---- checkout page: the server prices the cart it is sent, so the page asks again with
+  // the localStorage cart's lines in `?cart=` (the cookie's format) until they match.
+
+  const checkout = document.querySelector('[data-checkout-sync]');
+  if (checkout) {
+    const wanted = adoptCookieLines(checkout)
+      .map((line) => `${line.variant_id}:${line.quantity}`)
+      .join('|');
+    const url = new URL(location.href);
+    if (wanted && url.searchParams.get('cart') !== wanted) {
+      url.searchParams.set('cart', wanted);
+      location.replace(url.href);
+    }
+  }
+
+  // ---- order page, right after checkout: the order holds the cart's lines now
+
+  if (document.querySelector('[data-order-placed]')) writeCart([]);
 })();

@@ -28,6 +28,8 @@ export interface I18n {
   price(minor: number, currency: string): string;
   list(items: string[]): string;
   year(date: Date, timeZone: string): string;
+  /** A date and time of day in the shop's time zone (the solar hijri calendar and Persian digits in fa). */
+  dateTime(date: Date, timeZone: string): string;
 }
 
 function createI18n(locale: Locale): I18n {
@@ -37,6 +39,7 @@ function createI18n(locale: Locale): I18n {
   const lists = new Intl.ListFormat(locale, { style: 'short', type: 'unit' });
   // Intl formatters are costly to build and cheap to reuse: one per time zone, not per page.
   const years = new Map<string, Intl.DateTimeFormat>();
+  const dateTimes = new Map<string, Intl.DateTimeFormat>();
   return {
     locale,
     dir: localeInfo[locale].dir,
@@ -68,6 +71,19 @@ function createI18n(locale: Locale): I18n {
           format = new Intl.DateTimeFormat(locale, { year: 'numeric', timeZone: 'UTC' });
         }
         years.set(timeZone, format);
+      }
+      return format.format(date);
+    },
+    dateTime(date, timeZone) {
+      let format = dateTimes.get(timeZone);
+      if (!format) {
+        const style = { dateStyle: 'medium', timeStyle: 'short' } as const;
+        try {
+          format = new Intl.DateTimeFormat(locale, { ...style, timeZone });
+        } catch {
+          format = new Intl.DateTimeFormat(locale, { ...style, timeZone: 'UTC' });
+        }
+        dateTimes.set(timeZone, format);
       }
       return format.format(date);
     },

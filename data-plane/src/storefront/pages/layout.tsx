@@ -3,6 +3,7 @@ import type { ComponentChildren } from 'preact';
 import { assets } from '../assets.ts';
 import { localeInfo } from '../i18n/index.ts';
 import { canonicalUrl, hrefWith, type PageContext } from '../page-context.ts';
+import { PAGE_BACKGROUND } from '../theme.ts';
 
 /** Shown only by shops that choose to disclose the platform (features.disclose_platform). */
 const PLATFORM_NAME = 'Amanat Shops';
@@ -80,6 +81,16 @@ export function Layout(props: LayoutProps) {
         {/* The brand's colours and font; allowed by its hash in the page's CSP. */}
         <style dangerouslySetInnerHTML={{ __html: shop.theme.css }} />
         <script src={assets.js.path} defer />
+        {/* Does nothing outside Telegram; inside, its MainButton labels and brand colours. */}
+        <script
+          src={assets.miniapp.path}
+          defer
+          data-checkout-label={t('miniapp.checkout')}
+          data-place-order-label={t('miniapp.placeOrder')}
+          data-background={PAGE_BACKGROUND}
+          data-button-color={shop.theme.accent}
+          data-button-text-color={shop.theme.onAccent}
+        />
       </head>
       <body>
         <a class="skip-link" href="#main">
@@ -110,6 +121,16 @@ export function Layout(props: LayoutProps) {
                     >
                       {t('nav.cart')}
                       <span class="cart-count" data-cart-count data-testid="cart-count" hidden />
+                    </a>
+                  </li>
+                  <li>
+                    {/* The same link for everyone (cached pages carry it): /account sends guests to sign in. */}
+                    <a
+                      href="/account"
+                      data-testid="account-link"
+                      aria-current={here === '/account' ? 'page' : undefined}
+                    >
+                      {t('nav.account')}
                     </a>
                   </li>
                 </ul>
