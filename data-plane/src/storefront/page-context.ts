@@ -39,11 +39,15 @@ const YEAR_SECONDS = 365 * 24 * 3600;
  * A settings change clears the cache (updateSettings calls catalogChanged).
  */
 export async function loadShop(ctx: ServiceContext): Promise<ShopView> {
-  const body = await cachedStorefrontResponse(JSON.stringify([ctx.tenantId, 'shop']), async () =>
+  const body = (await cachedStorefrontResponse(JSON.stringify([ctx.tenantId, 'shop']), async () =>
     JSON.stringify(await readShop(ctx)),
-  );
-  return JSON.parse(body as string) as ShopView;
+  )) as string;
+  // Every page asks for the shop: parse each cached text once, not once per request.
+  if (lastShop?.body !== body) lastShop = { body, view: JSON.parse(body) as ShopView };
+  return lastShop.view;
 }
+
+let lastShop: { body: string; view: ShopView } | undefined;
 
 async function readShop(ctx: ServiceContext): Promise<ShopView> {
   const settings = publicSettings(await getSettings(ctx.db, ctx.tenantId));
