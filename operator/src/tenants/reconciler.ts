@@ -138,10 +138,10 @@ export class TenantReconciler {
       environment,
     });
     for (const manifest of manifests) {
-      const outcome = await applyIfChanged(this.deps.objects, manifest as KubernetesObject);
-      if (outcome !== 'unchanged') {
-        this.deps.metrics.writes.inc({ kind: String(manifest.kind), outcome });
-        this.deps.log.info({ tenant: spec.slug, kind: manifest.kind, outcome }, 'applied');
+      const applied = await applyIfChanged(this.deps.objects, manifest as KubernetesObject);
+      if (applied !== 'unchanged') {
+        this.deps.metrics.writes.inc({ kind: String(manifest.kind), outcome: applied.outcome });
+        this.deps.log.info({ tenant: spec.slug, kind: manifest.kind, ...applied }, 'applied');
       }
     }
 
