@@ -1,6 +1,6 @@
 import { App, Chart } from 'cdk8s';
 import { stringify } from 'yaml';
-import { operatorClusterRules, operatorLeaseRules } from './operator-rbac.ts';
+import { operatorClusterRules, operatorNamespaceRules } from './operator-rbac.ts';
 import { TenantCrd, TenantNamePolicy } from './tenant-crd.ts';
 
 /** The platform's CustomResourceDefinitions as plain manifests. */
@@ -31,6 +31,6 @@ export function generatedChartFiles(): Record<string, string> {
     'crds/tenants.shops.amn.gg.yaml': header('tenant-crd.ts') + crdManifests().map(yaml).join('---\n'),
     'templates/tenant-name-policy.yaml': header('tenant-crd.ts') + policyManifests().map(yaml).join('---\n'),
     'files/operator-cluster-rules.yaml': header('operator-rbac.ts') + yaml(operatorClusterRules),
-    'files/operator-lease-rules.yaml': header('operator-rbac.ts') + yaml(operatorLeaseRules),
+    'files/operator-namespace-rules.yaml': header('operator-rbac.ts') + yaml(operatorNamespaceRules),
   };
 }

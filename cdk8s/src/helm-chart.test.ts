@@ -5,7 +5,7 @@ import { testToolPath } from '@amanat/kit/testing/test-tools';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { CHART_DIR } from './generate.ts';
-import { operatorClusterRules, operatorLeaseRules } from './operator-rbac.ts';
+import { operatorClusterRules, operatorNamespaceRules } from './operator-rbac.ts';
 
 const run = promisify(execFile);
 const chart = fileURLToPath(CHART_DIR);
@@ -62,7 +62,7 @@ describe('the Helm chart', () => {
         'CustomResourceDefinition/tenants.shops.amn.gg',
         'Deployment/demo-operator',
         'ClusterRole/demo-operator',
-        'Role/demo-operator-leader',
+        'Role/demo-operator',
         'Deployment/demo-control-plane',
         'Deployment/demo-router',
         'Service/demo-router',
@@ -74,8 +74,8 @@ describe('the Helm chart', () => {
     expect(byName('ClusterRole', 'demo-operator')?.rules).toEqual(
       JSON.parse(JSON.stringify(operatorClusterRules)),
     );
-    expect(byName('Role', 'demo-operator-leader')?.rules).toEqual(
-      JSON.parse(JSON.stringify(operatorLeaseRules)),
+    expect(byName('Role', 'demo-operator')?.rules).toEqual(
+      JSON.parse(JSON.stringify(operatorNamespaceRules)),
     );
   });
 

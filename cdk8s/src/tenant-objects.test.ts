@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Tenant } from './tenant-crd.ts';
-import { LABELS, OPERATOR_NAME, tenantDataPlaneObjects } from './tenant-objects.ts';
+import {
+  LABELS,
+  OPERATOR_NAME,
+  PROVISIONER_COMMAND,
+  tenantBackupObject,
+  tenantDataPlaneObjects,
+} from './tenant-objects.ts';
 
 const tenant: Tenant = {
   apiVersion: 'shops.amn.gg/v1alpha1',
@@ -141,5 +147,63 @@ describe('one tenant’s data-plane objects', () => {
     };
     expect(annotation('a')).toBe(annotation('a'));
     expect(annotation('a')).not.toBe(annotation('b'));
+  });
+
+  it('take their image from the given repository, tagged with the tenant’s version', () => {
+    const [deployment] = tenantDataPlaneObjects({
+      tenant,
+      platform: {
+        routerNamespace: 'r',
+        routerPodLabels: {},
+        database: { cidrs: ['10.0.0.5/32'], port: 5432 },
+      },
+      imageRepository: 'registry.example/amanat/data-plane',
+      secretData: {},
+      environment: {},
+    }).filter((object) => object.kind === 'Deployment');
+    expect(JSON.stringify(deployment)).toContain('"image":"registry.example/amanat/data-plane:1.4.2"');
+  });
+});
+
+describe('one tenant’s backup schedule', () => {
+  const cronJob = (schedule?: string) =>
+    tenantBackupObject({
+      tenant: { ...tenant, spec: { ...tenant.spec, ...(schedule ? { backup: { schedule } } : {}) } },
+      namespace: 'amanat-system',
+      provisionerSecret: 'amanat-provisioner',
+      backupStoreUrl: 's3://backups/tenants',
+    }) as {
+      kind: string;
+      metadata: { name: string; namespace: string; labels: Record<string, string> };
+      spec: {
+        schedule: string;
+        concurrencyPolicy: string;
+        jobTemplate: { spec: { template: { spec: { containers: Record<string, unknown>[] } } } };
+      };
+    };
+
+  it('is a CronJob in the operator’s namespace, labelled with its tenant, on the tenant’s schedule', () => {
+    const job = cronJob('5 1 * * *');
+    expect(job).toMatchObject({
+      kind: 'CronJob',
+      metadata: {
+        name: 'backup-saras-shop',
+        namespace: 'amanat-system',
+        labels: { [LABELS.managedBy]: OPERATOR_NAME, [LABELS.tenant]: tenant.spec.tenantId },
+      },
+      spec: { schedule: '5 1 * * *', concurrencyPolicy: 'Forbid' },
+    });
+    expect(cronJob().spec.schedule).toBe('17 3 * * *');
+  });
+
+  it('runs the provisioner’s backup with the provisioner Secret, never inside the tenant’s namespace', () => {
+    const [container] = cronJob().spec.jobTemplate.spec.template.spec.containers;
+    expect(container).toMatchObject({
+      image: 'amanat/data-plane:1.4.2',
+      command: [...PROVISIONER_COMMAND, 'backup', '--tenant', tenant.spec.tenantId],
+      envFrom: [{ secretRef: { name: 'amanat-provisioner' } }],
+      env: [{ name: 'BACKUP_STORE_URL', value: 's3://backups/tenants' }],
+      securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+    });
   });
 });

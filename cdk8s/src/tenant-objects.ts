@@ -18,6 +18,13 @@ export const DATA_PLANE = 'data-plane';
 export const DATA_PLANE_PORT = 8080;
 export const DATA_PLANE_SECRET = 'data-plane';
 export const DATA_PLANE_IMAGE_REPOSITORY = 'amanat/data-plane';
+/**
+ * The provisioner's command line in the data-plane image (its working directory is the
+ * data-plane package, as for `npm start`): `provisioner backup --tenant <id>` and friends.
+ */
+export const PROVISIONER_COMMAND = ['npm', 'run', '-s', 'provisioner', '--'];
+
+export const backupJobName = (slug: string) => `backup-${slug}`;
 
 export const namespaceOf = (slug: string) => `shop-${slug}`;
 export const endpointOf = (slug: string) =>
@@ -66,6 +73,8 @@ export interface PlatformPlacement {
 export interface TenantObjectsInput {
   tenant: Tenant;
   platform: PlatformPlacement;
+  /** The data-plane image repository; the tag is `spec.dataPlane.version`. Default `amanat/data-plane`. */
+  imageRepository?: string;
   /**
    * The values of the data plane's Secret: its database login, per-tenant secrets and the
    * control plane's public keys (docs/data-plane-contract.md). Only ever placed in the Secret.
@@ -92,7 +101,8 @@ function podResources(tenant: Tenant) {
 /**
  * The namespaced objects of one tenant's data plane, in the order the operator applies them:
  * namespace, quota and limits, network policies, service account, Secret, Deployment, Service
- * and disruption budget. The database and the backup schedule are the provisioner's.
+ * and disruption budget. The database is the provisioner's; the backup schedule is
+ * `TenantBackupSchedule`, in the operator's namespace.
  */
 export class TenantDataPlane extends Chart {
   readonly namespaceName: string;
@@ -256,7 +266,7 @@ export class TenantDataPlane extends Chart {
             containers: [
               {
                 name: DATA_PLANE,
-                image: `${DATA_PLANE_IMAGE_REPOSITORY}:${tenant.spec.dataPlane.version}`,
+                image: `${input.imageRepository ?? DATA_PLANE_IMAGE_REPOSITORY}:${tenant.spec.dataPlane.version}`,
                 ports: [{ name: 'http', containerPort: DATA_PLANE_PORT, protocol: 'TCP' }],
                 env: [
                   ...Object.entries({
@@ -316,4 +326,99 @@ function secretVersion(data: Record<string, string>): string {
 /** The manifests of one tenant's data plane, in apply order. */
 export function tenantDataPlaneObjects(input: TenantObjectsInput): Record<string, unknown>[] {
   return new TenantDataPlane(new App(), 'tenant', input).toJson();
+}
+
+/** The CRD's default for `spec.backup.schedule`, for a Tenant written before it had one. */
+export const DEFAULT_BACKUP_SCHEDULE = '17 3 * * *';
+
+export interface TenantBackupInput {
+  tenant: Tenant;
+  /** The operator's namespace: the CronJob runs there, next to the provisioner's Secret. */
+  namespace: string;
+  /** The Secret holding PROVISIONER_ADMIN_URL (and the backup store's credentials). */
+  provisionerSecret: string;
+  backupStoreUrl: string;
+  /** The image repository that carries the provisioner; the tag is the tenant's data-plane version. */
+  imageRepository?: string;
+}
+
+/**
+ * The tenant's scheduled backup: a CronJob that runs `provisioner backup --tenant <id>`.
+ * It lives in the operator's namespace, not the tenant's, because the provisioner logs in
+ * as the database admin: a tenant namespace never holds admin credentials. The image is the
+ * tenant's own data-plane release, so the backup records the schema version it runs.
+ */
+export class TenantBackupSchedule extends Chart {
+  constructor(scope: Construct, id: string, input: TenantBackupInput) {
+    const { tenant } = input;
+    const labels = {
+      [LABELS.managedBy]: OPERATOR_NAME,
+      [LABELS.partOf]: 'amanat-shops',
+      [LABELS.component]: 'tenant-backup',
+      [LABELS.tenant]: tenant.spec.tenantId,
+      [LABELS.slug]: tenant.spec.slug,
+    };
+    super(scope, id, { labels, disableResourceNameHashes: true });
+    new k8s.KubeCronJob(this, 'cron-job', {
+      metadata: { name: backupJobName(tenant.spec.slug), namespace: input.namespace },
+      spec: {
+        schedule: tenant.spec.backup?.schedule ?? DEFAULT_BACKUP_SCHEDULE,
+        timeZone: 'Etc/UTC',
+        concurrencyPolicy: 'Forbid',
+        // A run missed by more than an hour (the controller was down) waits for the next one.
+        startingDeadlineSeconds: 3600,
+        successfulJobsHistoryLimit: 1,
+        failedJobsHistoryLimit: 3,
+        jobTemplate: {
+          metadata: { labels },
+          spec: {
+            backoffLimit: 2,
+            activeDeadlineSeconds: 3600,
+            ttlSecondsAfterFinished: 86_400,
+            template: {
+              metadata: { labels },
+              spec: {
+                restartPolicy: 'Never',
+                automountServiceAccountToken: false,
+                enableServiceLinks: false,
+                securityContext: {
+                  runAsNonRoot: true,
+                  runAsUser: 10001,
+                  runAsGroup: 10001,
+                  seccompProfile: { type: 'RuntimeDefault' },
+                },
+                containers: [
+                  {
+                    name: 'backup',
+                    image: `${input.imageRepository ?? DATA_PLANE_IMAGE_REPOSITORY}:${tenant.spec.dataPlane.version}`,
+                    command: [...PROVISIONER_COMMAND, 'backup', '--tenant', tenant.spec.tenantId],
+                    env: [{ name: 'BACKUP_STORE_URL', value: input.backupStoreUrl }],
+                    envFrom: [{ secretRef: { name: input.provisionerSecret } }],
+                    resources: {
+                      requests: quantities({ cpu: '100m', memory: '192Mi' }),
+                      limits: quantities({ cpu: '1', memory: '512Mi' }),
+                    },
+                    securityContext: {
+                      allowPrivilegeEscalation: false,
+                      readOnlyRootFilesystem: true,
+                      capabilities: { drop: ['ALL'] },
+                    },
+                    // The backup stages each table on disk before packing the archive.
+                    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+                  },
+                ],
+                volumes: [{ name: 'tmp', emptyDir: { sizeLimit: quantity('2Gi') } }],
+              },
+            },
+          },
+        },
+      },
+    });
+  }
+}
+
+/** The tenant's backup CronJob manifest. */
+export function tenantBackupObject(input: TenantBackupInput): Record<string, unknown> {
+  const [cronJob] = new TenantBackupSchedule(new App(), 'backup', input).toJson();
+  return cronJob as Record<string, unknown>;
 }

@@ -1,11 +1,13 @@
 import { createServiceApp } from '@amanat/kit/http/service-app';
 import type { App } from '@amanat/kit/http/types';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type pg from 'pg';
 import type { DestinationStream } from 'pino';
 import { accountRoutes } from './accounts/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { registerAuthentication } from './auth/authenticate.ts';
+import { clusterRoutes } from './cluster/routes.ts';
 import type { ServiceContext } from './context.ts';
 import { dataPlaneAccessRoutes } from './data-plane-access/routes.ts';
 import { loadSigningKey } from './data-plane-access/signing.ts';
@@ -17,6 +19,26 @@ export interface AppDependencies extends ServiceContext {
   pool: pg.Pool;
   /** Where pino writes; stdout unless a test captures the lines. */
   logStream?: DestinationStream;
+  /** The cluster the Tenant sync talks to when KUBERNETES_SYNC is on; KUBECONFIG or in-cluster otherwise. */
+  kubeConfig?: KubeConfig;
+}
+
+/**
+ * The Tenant sync, when it is on. Loaded on demand: the Kubernetes client takes a second or
+ * two to load, which a control plane without a cluster (`npm start`, most tests) never pays.
+ */
+async function startTenantResources(app: App, deps: AppDependencies) {
+  if (!deps.config.KUBERNETES_SYNC) return undefined;
+  const { TenantResources, loadKubeConfig } = await import('./cluster/tenant-resources.ts');
+  const tenantResources = new TenantResources({
+    ctx: { db: deps.db, config: deps.config },
+    kubeConfig: deps.kubeConfig ?? loadKubeConfig(),
+    log: app.log.child({ component: 'tenant-resources' }),
+    resyncMs: deps.config.KUBERNETES_RESYNC_SECONDS * 1000,
+  });
+  app.addHook('onReady', async () => tenantResources.start());
+  app.addHook('onClose', () => tenantResources.stop());
+  return tenantResources;
 }
 
 export async function buildApp(deps: AppDependencies): Promise<App> {
@@ -53,14 +75,16 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     },
   });
   registerAuthentication(app, deps);
+  const ctx = { ...deps, tenantResources: await startTenantResources(app, deps) };
 
   await app.register(async (scoped) => {
     const typed = scoped.withTypeProvider<TypeBoxTypeProvider>();
-    await accountRoutes(typed, deps);
-    await tenantRoutes(typed, deps);
-    await tenantRoleRoutes(typed, deps);
-    await auditRoutes(typed, deps);
-    await dataPlaneAccessRoutes(typed, deps, signingKey);
+    await accountRoutes(typed, ctx);
+    await tenantRoutes(typed, ctx);
+    await tenantRoleRoutes(typed, ctx);
+    await auditRoutes(typed, ctx);
+    await dataPlaneAccessRoutes(typed, ctx, signingKey);
+    await clusterRoutes(typed, ctx);
   });
 
   return app;

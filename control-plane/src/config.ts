@@ -45,6 +45,28 @@ export const ConfigSchema = Type.Object({
     maximum: 86_400,
     description: 'how recent an MFA check must be for platform-admin operations',
   }),
+  KUBERNETES_SYNC: Type.Boolean({
+    default: false,
+    description:
+      "keep each tenant's Tenant resource in step with the registry, through KUBECONFIG (or ~/.kube/config) or the in-cluster ServiceAccount",
+  }),
+  KUBERNETES_RESYNC_SECONDS: Type.Integer({
+    default: 60,
+    minimum: 5,
+    maximum: 3600,
+    description: 'how often the registry and the Tenant resources are compared and converged',
+  }),
+  SHOPS_DOMAIN: Type.String({
+    default: 'shops.localhost',
+    maxLength: 200,
+    pattern: '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)*[a-z]{2,63}$',
+    description: "the platform's shop domain: every shop answers on <slug>.<SHOPS_DOMAIN>",
+  }),
+  DATA_PLANE_VERSION: Type.String({
+    default: '0.1.0',
+    pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$',
+    description: 'the data-plane release a new Tenant resource starts on (ops may change it later)',
+  }),
 });
 
 export type RawConfig = Static<typeof ConfigSchema>;

@@ -1,3 +1,4 @@
+import type { TenantResourcesView } from './cluster/view.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 
@@ -5,4 +6,6 @@ import type { Database } from './db/client.ts';
 export interface ServiceContext {
   db: Database;
   config: Config;
+  /** The sync with the cluster's Tenant resources; absent unless KUBERNETES_SYNC is on. */
+  tenantResources?: TenantResourcesView;
 }

@@ -18,6 +18,20 @@ export const OperatorEnv = Type.Object({
     default: pathToFileURL(join(process.cwd(), '.data', 'backups')).href,
     description: 'where backups go: file:///… or s3://bucket/prefix',
   }),
+  BACKUP_NAMESPACE: Type.String({
+    default: 'amanat-system',
+    description:
+      "namespace of the tenants' backup CronJobs: the operator's own, where the provisioner Secret is",
+  }),
+  PROVISIONER_SECRET: Type.String({
+    default: 'amanat-provisioner',
+    description: 'the Secret (in BACKUP_NAMESPACE) the backup CronJobs take PROVISIONER_ADMIN_URL from',
+  }),
+  DATA_PLANE_IMAGE: Type.String({
+    default: 'amanat/data-plane',
+    minLength: 1,
+    description: 'the data-plane image repository (the tag is the Tenant’s spec.dataPlane.version)',
+  }),
   CONTROL_PLANE_URL: Type.String({
     pattern: '^https?://',
     description: "the control plane's URL, for data planes",

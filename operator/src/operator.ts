@@ -57,7 +57,27 @@ export async function startOperator(
     provisioner,
     finalBackup: async (placement) => {
       const backup = await takeBackup(provisioner, store, placement.tenantId, { placement, reason: 'final' });
-      return { key: backup.key, sizeBytes: backup.sizeBytes };
+      return { completedAt: new Date().toISOString(), key: backup.key, sizeBytes: backup.sizeBytes };
+    },
+    latestBackup: async (tenantId) => {
+      const latest = await provisioner.registry.query.backupLogs.findFirst({
+        columns: { finishedAt: true, path: true, sizeBytes: true },
+        where: (log, { and, eq }) =>
+          and(eq(log.tenantId, tenantId), eq(log.kind, 'backup'), eq(log.status, 'succeeded')),
+        orderBy: (log, { desc }) => [desc(log.finishedAt)],
+      });
+      if (!latest?.finishedAt || !latest.path) return null;
+      return {
+        completedAt: latest.finishedAt.toISOString(),
+        key: latest.path,
+        sizeBytes: latest.sizeBytes ?? 0,
+      };
+    },
+    imageRepository: config.DATA_PLANE_IMAGE,
+    backups: {
+      namespace: config.BACKUP_NAMESPACE,
+      provisionerSecret: config.PROVISIONER_SECRET,
+      storeUrl: config.BACKUP_STORE_URL,
     },
     platform: {
       routerNamespace: config.ROUTER_NAMESPACE,
@@ -116,14 +136,20 @@ export async function startOperator(
   elector.start();
   log.info({ url }, 'operator started');
 
+  // Idempotent: losing the lease and a SIGTERM may both ask for it.
+  let stopping: Promise<void> | undefined;
   return {
     url,
     isLeader: () => elector.isLeader,
-    async stop() {
-      await controller.stop();
-      await elector.stop();
-      await http.close();
-      await provisioner.close();
+    stop() {
+      stopping ??= (async () => {
+        await controller.stop();
+        await elector.stop();
+        metrics.leader.set(0);
+        await http.close();
+        await provisioner.close();
+      })();
+      return stopping;
     },
   };
 }

@@ -73,6 +73,7 @@ const matrix: Record<string, readonly number[]> = {
   'POST /admin/tenants/:tenantId/reactivate':   [401, 403,  403,  403,  403, 403, 403, 403, 200,  200],
   'POST /admin/tenants/:tenantId/close':        [401, 403,  403,  403,  403, 403, 403, 403, 200,  200],
   'GET /admin/audit':                           [401, 403,  403,  403,  403, 403, 403, 403, 200,  200],
+  'GET /admin/cluster':                         [401, 403,  403,  403,  403, 403, 403, 403, 200,  200],
 };
 
 const REASON = 'Support ticket 4711: the owner asked us to look';
@@ -278,6 +279,7 @@ const requests: Record<string, (actor: ActorName) => Promise<Call>> = {
   },
   'POST /admin/tenants/:tenantId/close': async () => ({ params: { tenantId: await adminCreatedTenant() } }),
   'GET /admin/audit': nothing,
+  'GET /admin/cluster': nothing,
 };
 
 function sharedSession(actor: ActorName): SignedIn | null {

@@ -3,10 +3,11 @@ import { errorResponses, literals, Strict, Timestamp, Uuid } from '@amanat/kit/h
 import type { App } from '@amanat/kit/http/types';
 import { Type } from 'typebox';
 import { actorOf, authOf, requirePlatformAdmin, requireUser } from '../auth/authenticate.ts';
+import { TenantCluster } from '../cluster/view.ts';
 import type { ServiceContext } from '../context.ts';
 import { AccessReasonHeaders, requireTenantRole, tenantAccessOf } from '../tenant-roles/guard.ts';
 import { tenantRoles } from '../tenant-roles/schema.ts';
-import { listTenants, tenantSorts } from './queries.ts';
+import { listTenants, type TenantRow, tenantSorts } from './queries.ts';
 import { isolationModes, loginMethods, tenantStatuses, tenantTiers } from './schema.ts';
 import {
   createTenant,
@@ -72,6 +73,7 @@ export const Tenant = Strict({
   created_at: Timestamp,
   updated_at: Timestamp,
   status_changed_at: Timestamp,
+  cluster: Type.Optional(TenantCluster),
 });
 
 const TenantPage = Strict({
@@ -95,6 +97,11 @@ const Reason = Type.String({ minLength: 3, maxLength: 500 });
 
 export async function tenantRoutes(app: App, ctx: ServiceContext) {
   const admin = requirePlatformAdmin(ctx);
+  /** The registry's record, and the Tenant resource's status when the control plane syncs with a cluster. */
+  const tenantView = (tenant: TenantRow) => {
+    const sync = ctx.tenantResources;
+    return sync ? { ...publicTenant(tenant), cluster: sync.clusterStatusOf(tenant) } : publicTenant(tenant);
+  };
 
   app.get(
     '/tenants',
@@ -114,7 +121,7 @@ export async function tenantRoutes(app: App, ctx: ServiceContext) {
         { ...filter, member_id: authOf(request).user.id },
         { sort, limit, offset },
       );
-      return { items: page.items.map(publicTenant), total: page.total, limit, offset };
+      return { items: page.items.map(tenantView), total: page.total, limit, offset };
     },
   );
 
@@ -131,7 +138,7 @@ export async function tenantRoutes(app: App, ctx: ServiceContext) {
     },
     async (request, reply) => {
       const tenant = await requestTenant(ctx, actorOf(request), request.body);
-      return reply.code(201).send(publicTenant(tenant));
+      return reply.code(201).send(tenantView(tenant));
     },
   );
 
@@ -148,7 +155,7 @@ export async function tenantRoutes(app: App, ctx: ServiceContext) {
         response: { 200: Tenant, ...errorResponses },
       },
     },
-    async (request) => publicTenant(tenantAccessOf(request).tenant),
+    async (request) => tenantView(tenantAccessOf(request).tenant),
   );
 
   app.patch(
@@ -165,7 +172,7 @@ export async function tenantRoutes(app: App, ctx: ServiceContext) {
       },
     },
     async (request) =>
-      publicTenant(await updateTenantSettings(ctx, actorOf(request), request.params.tenantId, request.body)),
+      tenantView(await updateTenantSettings(ctx, actorOf(request), request.params.tenantId, request.body)),
   );
 
   app.get(
@@ -188,7 +195,7 @@ export async function tenantRoutes(app: App, ctx: ServiceContext) {
     async (request) => {
       const { limit = 20, offset = 0, sort = '-created_at', ...filter } = request.query;
       const page = await listTenants(ctx.db, filter, { sort, limit, offset });
-      return { items: page.items.map(publicTenant), total: page.total, limit, offset };
+      return { items: page.items.map(tenantView), total: page.total, limit, offset };
     },
   );
 
@@ -208,7 +215,7 @@ export async function tenantRoutes(app: App, ctx: ServiceContext) {
     },
     async (request, reply) => {
       const tenant = await createTenant(ctx, actorOf(request), request.body);
-      return reply.code(201).send(publicTenant(tenant));
+      return reply.code(201).send(tenantView(tenant));
     },
   );
 
@@ -237,7 +244,7 @@ export async function tenantRoutes(app: App, ctx: ServiceContext) {
       },
       async (request) => {
         const body = request.body as { reason?: string } | null;
-        return publicTenant(
+        return tenantView(
           await transitionTenant(
             ctx,
             actorOf(request),

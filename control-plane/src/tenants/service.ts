@@ -61,6 +61,16 @@ export function publicTenant(tenant: TenantRow) {
   };
 }
 
+/**
+ * The registry changed and committed: bring the tenant's Tenant resource in step, in the
+ * background. A write that fails or never happens (a crash right here) is made by the sync's
+ * next periodic pass, so the request never waits on the cluster.
+ */
+function afterCommit(ctx: ServiceContext, tenant: TenantRow): TenantRow {
+  ctx.tenantResources?.tenantChanged(tenant);
+  return tenant;
+}
+
 async function insertTenantWithOwner(
   tx: Tx,
   actor: Actor,
@@ -103,12 +113,12 @@ export function requestTenant(ctx: ServiceContext, actor: Actor, input: TenantIn
 }
 
 /** A platform admin creates a shop for an existing account, active at once. */
-export function createTenant(
+export async function createTenant(
   ctx: ServiceContext,
   actor: Actor,
   input: TenantInput & { owner_email: string },
 ): Promise<TenantRow> {
-  return ctx.db.transaction(async (tx) => {
+  const tenant = await ctx.db.transaction(async (tx) => {
     const owner = await findUserByEmail(tx, normalizeEmail(input.owner_email));
     if (!owner) {
       throw problem.validation('body.owner_email has no account', [
@@ -117,16 +127,17 @@ export function createTenant(
     }
     return insertTenantWithOwner(tx, actor, input, owner.id, 'active', 'tenant.created');
   });
+  return afterCommit(ctx, tenant);
 }
 
-export function transitionTenant(
+export async function transitionTenant(
   ctx: ServiceContext,
   actor: Actor,
   tenantId: string,
   action: TenantAction,
   reason: string | null,
 ): Promise<TenantRow> {
-  return ctx.db.transaction(async (tx) => {
+  const transitioned = await ctx.db.transaction(async (tx) => {
     const tenant = await lockTenant(tx, tenantId);
     if (!tenant) throw problem.notFound(`No tenant ${tenantId}.`);
     const next = nextTenantStatus(tenant.status, action);
@@ -151,16 +162,17 @@ export function transitionTenant(
     });
     return updated;
   });
+  return afterCommit(ctx, transitioned);
 }
 
-export function updateTenantSettings(
+export async function updateTenantSettings(
   ctx: ServiceContext,
   actor: Actor,
   tenantId: string,
   patch: TenantSettingsPatch,
 ): Promise<TenantRow> {
   assertValidTenantSettings(patch);
-  return ctx.db.transaction(async (tx) => {
+  const updatedTenant = await ctx.db.transaction(async (tx) => {
     const tenant = await lockTenant(tx, tenantId);
     if (!tenant) throw problem.notFound(`No tenant ${tenantId}.`);
     if (tenant.status === 'closed')
@@ -183,4 +195,6 @@ export function updateTenantSettings(
     });
     return updated;
   });
+  // Only some settings reach the Tenant resource (the display name); its drift check decides.
+  return afterCommit(ctx, updatedTenant);
 }

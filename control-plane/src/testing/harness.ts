@@ -2,6 +2,7 @@ import '@amanat/kit/postgres/vitest-context';
 import type { App } from '@amanat/kit/http/types';
 import { cloneDatabase } from '@amanat/kit/postgres/test-databases';
 import { Keyring } from '@amanat/kit/secrets/keyring';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { count } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { inject } from 'vitest';
@@ -30,9 +31,13 @@ export const PASSWORD = 'correct horse battery staple';
 
 /**
  * A control plane on its own fresh database (cloned from the migrated template the global
- * setup built), served in-process through fastify's inject.
+ * setup built), served in-process through fastify's inject. With `KUBERNETES_SYNC=true` in
+ * `env`, its Tenant sync talks to the cluster of `options.kubeConfig`.
  */
-export async function startTestControlPlane(env: Record<string, string> = {}) {
+export async function startTestControlPlane(
+  env: Record<string, string> = {},
+  options: { kubeConfig?: KubeConfig } = {},
+) {
   const database = await cloneDatabase(inject('pgAdminUrl'), inject('templates').controlPlane as string);
   const config: Config = loadConfig({
     DATABASE_URL: database.url,
@@ -42,7 +47,7 @@ export async function startTestControlPlane(env: Record<string, string> = {}) {
     ...env,
   });
   const { db, pool } = connect(config.DATABASE_URL);
-  const app: App = await buildApp({ db, pool, config });
+  const app: App = await buildApp({ db, pool, config, ...options });
   await app.ready();
   const ctx = { db, config };
 

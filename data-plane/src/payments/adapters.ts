@@ -1,5 +1,6 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { ProblemError, problem } from '@amanat/kit/http/problem';
+import { SIGNATURE_HEADER, signEvidence, TIMESTAMP_HEADER } from '@amanat/kit/payments/evidence-signature';
 import type { PaymentRail } from '../settings/schema.ts';
 
 /** An incoming evidence request as an adapter sees it: headers and the exact bytes signed. */
@@ -40,15 +41,9 @@ export interface PaymentAdapter<Body = unknown> {
   evidence(body: Body): PaymentEvidenceInput;
 }
 
-export const SIGNATURE_HEADER = 'x-payment-signature';
-export const TIMESTAMP_HEADER = 'x-payment-timestamp';
 /** How far a signature's timestamp may be from now, either way. */
+export { SIGNATURE_HEADER, signEvidence, TIMESTAMP_HEADER };
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
-
-/** `sha256=<hex>` over `${timestamp}.${rawBody}` with the shared secret. */
-export function signEvidence(secret: string, timestamp: number, rawBody: string): string {
-  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')}`;
-}
 
 const header = (headers: EvidenceRequest['headers'], name: string): string | undefined => {
   const value = headers[name];

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isProcessAlive } from '@amanat/kit/testing/processes';
+import { isProcessAlive } from '@amanat/kit/process/processes';
 import {
   AppsV1Api,
   CoreV1Api,

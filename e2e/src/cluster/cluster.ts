@@ -3,12 +3,18 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, isProcessAlive } from '@amanat/kit/testing/processes';
+import {
+  delay,
+  logTail,
+  type StartedProcess,
+  startProcess,
+  stopProcessById,
+} from '@amanat/kit/process/child';
+import { freePort, isProcessAlive } from '@amanat/kit/process/processes';
 import { testToolPath } from '@amanat/kit/testing/test-tools';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { httpsGet } from '../http-get.ts';
 import { type NodeAgent, startNodeAgent } from '../node-agent/agent.ts';
-import { delay, logTail, type StartedProcess, startProcess, stopProcessById } from '../processes.ts';
 import { createCertificateAuthority, createServiceAccountKeys } from './certificates.ts';
 import { kubeconfigDocument } from './kubeconfig.ts';
 

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isProcessAlive } from '@amanat/kit/testing/processes';
+import { isProcessAlive } from '@amanat/kit/process/processes';
 
 /**
  * Hands out pod addresses from one 127.B.0.0/16 block of the loopback network (all of

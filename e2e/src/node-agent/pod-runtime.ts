@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
+import { type StartedProcess, startProcess } from '@amanat/kit/process/child';
 import {
   type CoreV1Api,
   PatchStrategy,
@@ -8,7 +9,6 @@ import {
   type V1Container,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { type StartedProcess, startProcess } from '../processes.ts';
 import { type LocalProgram, programForImage } from './images.ts';
 import {
   ContainerConfigError,

