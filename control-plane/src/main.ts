@@ -1,7 +1,8 @@
 import { ConfigError } from '@amanat/kit/config/env';
 import { buildApp } from './app.ts';
+import type { TenantResourcesView } from './cluster/view.ts';
 import { type Config, loadConfig } from './config.ts';
-import { connect } from './db/client.ts';
+import { connect, type Database } from './db/client.ts';
 import { migrateControlPlane } from './db/migrate.ts';
 
 function configOrExit(): Config {
@@ -14,11 +15,18 @@ function configOrExit(): Config {
   }
 }
 
-/** Starts the control plane against DATABASE_URL, migrating it first. Returns a stopper. */
-export async function startControlPlane(config: Config) {
+/**
+ * Starts the control plane against DATABASE_URL, migrating it first. Returns a stopper.
+ * `tenantResources` puts tenants somewhere other than Kubernetes (the local runtime).
+ */
+export async function startControlPlane(
+  config: Config,
+  options: { tenantResources?: (db: Database) => TenantResourcesView } = {},
+) {
   await migrateControlPlane(config.DATABASE_URL);
   const { db, pool } = connect(config.DATABASE_URL);
-  const app = await buildApp({ db, pool, config });
+  const tenantResources = options.tenantResources?.(db);
+  const app = await buildApp({ db, pool, config, ...(tenantResources ? { tenantResources } : {}) });
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   return {
     app,

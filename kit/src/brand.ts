@@ -10,8 +10,9 @@ const HexColor = Type.String({ pattern: '^#[0-9a-fA-F]{6}$', description: 'hex c
  */
 export const BrandSchema = Strict(
   {
-    logo_url: HttpsUrl,
-    favicon_url: HttpsUrl,
+    // Optional: without a logo the shop's name is set as a wordmark, without a favicon none is shown.
+    logo_url: Type.Optional(HttpsUrl),
+    favicon_url: Type.Optional(HttpsUrl),
     primary_color: HexColor,
     accent_color: HexColor,
     display_name: Type.String({ minLength: 1, maxLength: 80 }),

@@ -120,7 +120,8 @@ try {
     RESYNC_SECONDS: resyncSeconds,
     HOST: '127.0.0.1',
     PORT: port,
-    LOG_LEVEL: 'warn',
+    // `info` logs every write with the path that differed: the updates are listed at the end.
+    LOG_LEVEL: 'info',
   };
   operatorProcess = startProcess({
     name: 'operator',
@@ -148,6 +149,7 @@ try {
   }
 
   const custom = cluster.kubeConfig.makeApiClient(CustomObjectsApi);
+  const idle = memoryOf(operator.pid);
 
   console.log(`creating ${tenants} shared-mode Tenants (data-plane image ${image}, WORKERS=${workers})…`);
   const started = Date.now();
@@ -192,6 +194,9 @@ try {
   const reconcilesAtReady = total(await counters(url, 'amanat_operator_reconciles_total', () => 'all'));
   const writesByKind = await counters(url, 'amanat_operator_writes_total', (labels) => label(labels, 'kind'));
   const writesAtReady = total(writesByKind);
+  const writesAtReadyBySeries = await counters(url, 'amanat_operator_writes_total', (labels) =>
+    [label(labels, 'kind'), label(labels, 'outcome')].join(' '),
+  );
 
   // The unchanged fleet: wait until every tenant has been reconciled again by the resync.
   console.log(`all Ready after ${seconds(readyMs)} s; waiting for a resync of the unchanged fleet…`);
@@ -207,7 +212,9 @@ try {
   }
   const resyncMs = Date.now() - resyncStarted;
   const reconcilesAfterResync = total(await counters(url, 'amanat_operator_reconciles_total', () => 'all'));
-  const writesAfterResync = total(await counters(url, 'amanat_operator_writes_total', () => 'all'));
+  const writesAfterResync = await counters(url, 'amanat_operator_writes_total', (labels) =>
+    [label(labels, 'kind'), label(labels, 'outcome')].join(' '),
+  );
   const memory = memoryOf(operator.pid);
 
   table(
@@ -217,16 +224,36 @@ try {
       ['all Tenants Ready', `${seconds(readyMs)} s`],
       ['reconciles until all Ready', String(reconcilesAtReady)],
       ['reconciles/s until all Ready', (reconcilesAtReady / (readyMs / 1000)).toFixed(1)],
+      ['operator RSS leading, before the Tenants', `${idle.nowMiB.toFixed(0)} MiB`],
       ['operator peak RSS (VmHWM)', `${memory.peakMiB.toFixed(0)} MiB`],
       ['operator RSS at the end', `${memory.nowMiB.toFixed(0)} MiB`],
       ['API writes until all Ready', String(writesAtReady)],
       ['API writes per tenant', (writesAtReady / tenants).toFixed(1)],
       [
         `resync of the unchanged fleet (${reconcilesAfterResync - reconcilesAtReady} reconciles, ${seconds(resyncMs)} s incl. the wait)`,
-        `${writesAfterResync - writesAtReady} writes`,
+        `${total(writesAfterResync) - writesAtReady} writes`,
       ],
     ],
   );
+  const resyncWrites = [...writesAfterResync.entries()]
+    .map(([series, count]): [string, string] => [
+      series,
+      String(count - (writesAtReadyBySeries.get(series) ?? 0)),
+    ])
+    .filter(([, count]) => count !== '0');
+  if (resyncWrites.length > 0) table('Writes during the resync, by kind and outcome', resyncWrites);
+  const updates = new Map<string, number>();
+  for (const line of readFileSync(operator.logFile, 'utf8').split('\n')) {
+    if (!line.includes('"outcome":"updated"')) continue;
+    const entry = JSON.parse(line) as { kind: string; changed: string };
+    const key = `${entry.kind} ${entry.changed}`;
+    updates.set(key, (updates.get(key) ?? 0) + 1);
+  }
+  if (updates.size > 0)
+    table(
+      'Updates of existing objects, by kind and the first path that differed',
+      [...updates].map(([key, count]) => [key, String(count)]),
+    );
   table(
     'API writes per tenant, by kind',
     [...writesByKind.entries()]

@@ -302,8 +302,10 @@ export async function seedDemoShop(
       currency: shop.currency,
       variants: product.variants,
     });
-    for (const variant of created.variants as { id: string; stock?: { on_hand?: number } }[]) {
-      variantIds.push(variant.id);
+    const stockOf = new Map(product.variants.map((variant) => [variant.sku, variant.stock]));
+    for (const variant of created.variants as { id: string; sku: string }[]) {
+      // Orders are placed on variants with stock to spare, so the sold-out ones stay sold out.
+      if ((stockOf.get(variant.sku) ?? 0) > 1) variantIds.push(variant.id);
     }
   }
 

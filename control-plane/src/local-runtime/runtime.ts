@@ -18,7 +18,7 @@ import type { TenantClusterJson, TenantResourcesView, UnadoptedTenant } from '..
 import type { Database } from '../db/client.ts';
 import type { TenantRow } from '../tenants/queries.ts';
 import type { RouteTable } from './router.ts';
-import { DataPlaneSupervisor, type SupervisedStatus } from './supervisor.ts';
+import { DataPlaneSupervisor } from './supervisor.ts';
 
 const DATA_PLANE_DIR = fileURLToPath(new URL('../../../data-plane/', import.meta.url));
 
@@ -136,10 +136,9 @@ export class LocalRuntime implements TenantResourcesView, RouteTable {
     return running && state ? { url: running.url, paymentEvidenceSecret: state.paymentEvidenceSecret } : null;
   }
 
-  supervisorStatus(tenantId: string): SupervisedStatus | null {
-    return (
-      [...this.running.values()].find((tenant) => tenant.tenantId === tenantId)?.supervisor.status ?? null
-    );
+  /** The process keeper of a tenant's data plane (its status, readiness), if it runs here. */
+  supervisorOf(tenantId: string): DataPlaneSupervisor | undefined {
+    return [...this.running.values()].find((tenant) => tenant.tenantId === tenantId)?.supervisor;
   }
 
   /** The tenant's status in the shape the Kubernetes sync reports, so the API reads the same either way. */
