@@ -1,5 +1,6 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -210,4 +211,65 @@ export async function metricOf(operatorUrl: string, series: string): Promise<num
   const text = await (await fetch(`${operatorUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${series} `) || l.startsWith(`${series}{`));
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+/** What the operator writes, as a Tenant's objects; a resync of an unchanged fleet must write none. */
+const OPERATOR_RESOURCES = new Set([
+  'tenants',
+  'namespaces',
+  'resourcequotas',
+  'limitranges',
+  'networkpolicies',
+  'serviceaccounts',
+  'secrets',
+  'deployments',
+  'services',
+  'poddisruptionbudgets',
+  'cronjobs',
+]);
+
+/**
+ * Write requests the API server has served on the operator's kinds, from its own
+ * `apiserver_request_total`: the count does not rely on the operator's word. Status
+ * subresources are left out (the controllers keep Deployments' status current) except the
+ * Tenant's, which only the operator writes.
+ */
+export async function apiServerWrites(admin: KubeConfig): Promise<number> {
+  const server = new URL(admin.getCurrentCluster()?.server as string);
+  const options: RequestOptions = {
+    host: server.hostname,
+    port: server.port,
+    path: '/metrics',
+    method: 'GET',
+  };
+  await admin.applyToHTTPSOptions(options);
+  const text = await new Promise<string>((resolve, reject) => {
+    const request = httpsRequest(options, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk) => {
+        body += chunk;
+      });
+      response.on('end', () => resolve(body));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+  let writes = 0;
+  for (const match of text.matchAll(/^apiserver_request_total\{([^}]*)\} (\d+)/gm)) {
+    const labels = Object.fromEntries(
+      [...(match[1] as string).matchAll(/(\w+)="([^"]*)"/g)].map((label) => [label[1], label[2]]),
+    );
+    const write = ['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY'].includes(labels.verb ?? '');
+    const ours = OPERATOR_RESOURCES.has(labels.resource ?? '');
+    const subresource = labels.subresource ?? '';
+    if (
+      write &&
+      ours &&
+      (subresource === '' || (labels.resource === 'tenants' && subresource === 'status'))
+    ) {
+      writes += Number(match[2]);
+    }
+  }
+  return writes;
 }

@@ -11,6 +11,7 @@ import { ApiException, BatchV1Api, NetworkingV1Api } from '@kubernetes/client-no
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  apiServerWrites,
   condition,
   type OperatorEnvironment,
   READY_WITHIN_MS,
@@ -87,6 +88,19 @@ describe('the Tenant resource', () => {
     );
     expect(await update({ tenantId: randomUUID() })).toContain('tenantId is immutable');
     await env.custom.deleteClusterCustomObject({ ...tenantApi, name: spec.slug });
+    // Gone for good (namespace and database too) before the next tests count writes.
+    await until(
+      'the refused-update tenant to be deleted',
+      async () => {
+        try {
+          await env.readTenant(spec.slug);
+          return false;
+        } catch (error) {
+          return error instanceof ApiException && error.code === 404;
+        }
+      },
+      120_000,
+    );
   });
 });
 
@@ -164,9 +178,12 @@ describe('a shared-mode tenant through its life', () => {
         .join('\n');
     const writes = () => writesOf(operator.url);
     const before = await writes();
+    const served = await apiServerWrites(env.cluster.kubeConfig);
     // RESYNC_SECONDS is 5: wait for two resyncs of the whole fleet.
     await new Promise((resolve) => setTimeout(resolve, 11_000));
     expect(await writes(), await writeLines()).toBe(before);
+    // And by the API server's own count of the writes it served.
+    expect(await apiServerWrites(env.cluster.kubeConfig)).toBe(served);
     const reconciles = await (await fetch(`${operator.url}/metrics`)).text();
     expect(reconciles).toMatch(/amanat_operator_reconciles_total\{result="success"\} \d+/);
   });
