@@ -21,6 +21,11 @@ export interface AppDependencies extends ServiceContext {
   logStream?: DestinationStream;
   /** The cluster the Tenant sync talks to when KUBERNETES_SYNC is on; KUBECONFIG or in-cluster otherwise. */
   kubeConfig?: KubeConfig;
+  /**
+   * Routes only the runtime that starts this control plane has (the local platform's payment
+   * simulator); the production app and its OpenAPI document never include them.
+   */
+  localRoutes?: (app: App, ctx: ServiceContext) => Promise<void>;
 }
 
 /**
@@ -86,6 +91,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     await auditRoutes(typed, ctx);
     await dataPlaneAccessRoutes(typed, ctx, signingKey);
     await clusterRoutes(typed, ctx);
+    await deps.localRoutes?.(typed, ctx);
   });
 
   return app;

@@ -161,7 +161,7 @@ logins
 ${DEMO_SHOPS.map((shop) => `  ${shop.slug.padEnd(15)} ${shop.owner.email} / ${state.demoPassword}`).join('\n')}
 
 A new shop: sign in as the platform admin, then
-  POST ${platform.controlPlaneUrl}/api/admin/tenants  {"slug":"my-shop","display_name":"My shop","tier":"white_label","owner_email":"…"}
+  POST ${platform.controlPlaneUrl}/admin/tenants  {"slug":"my-shop","display_name":"My shop","tier":"white_label","owner_email":"…"}
 and it answers at ${at(`my-shop.${config.SHOPS_DOMAIN}`)} within seconds (docs/local-platform.md).
 
 Ctrl-C stops everything; \`npm start -- --reset\` starts from empty data.

@@ -1,5 +1,5 @@
 import { ConfigError } from '@amanat/kit/config/env';
-import { buildApp } from './app.ts';
+import { type AppDependencies, buildApp } from './app.ts';
 import type { TenantResourcesView } from './cluster/view.ts';
 import { type Config, loadConfig } from './config.ts';
 import { connect, type Database } from './db/client.ts';
@@ -17,16 +17,25 @@ function configOrExit(): Config {
 
 /**
  * Starts the control plane against DATABASE_URL, migrating it first. Returns a stopper.
- * `tenantResources` puts tenants somewhere other than Kubernetes (the local runtime).
+ * `tenantResources` puts tenants somewhere other than Kubernetes (the local runtime), which
+ * may bring `localRoutes` of its own.
  */
 export async function startControlPlane(
   config: Config,
-  options: { tenantResources?: (db: Database) => TenantResourcesView } = {},
+  options: Pick<AppDependencies, 'localRoutes'> & {
+    tenantResources?: (db: Database) => TenantResourcesView;
+  } = {},
 ) {
   await migrateControlPlane(config.DATABASE_URL);
   const { db, pool } = connect(config.DATABASE_URL);
   const tenantResources = options.tenantResources?.(db);
-  const app = await buildApp({ db, pool, config, ...(tenantResources ? { tenantResources } : {}) });
+  const app = await buildApp({
+    db,
+    pool,
+    config,
+    ...(tenantResources ? { tenantResources } : {}),
+    ...(options.localRoutes ? { localRoutes: options.localRoutes } : {}),
+  });
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   return {
     app,

@@ -3,13 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { freePort, startEmbeddedPostgres } from '@amanat/kit/postgres/embedded';
 import { databaseUrl, withAdminClient } from '@amanat/kit/postgres/test-databases';
 import { Keyring } from '@amanat/kit/secrets/keyring';
 import autocannon from 'autocannon';
 import { exportJWK, generateKeyPair } from 'jose';
 import { migrateDataPlane } from '../src/db/migrate.ts';
+import { type DataPlaneLaunch, dataPlaneCommand } from '../src/launch.ts';
 import { seedCatalog } from './seed.ts';
 
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -19,9 +19,10 @@ const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROFILE_DIR;
 
 /**
  * One shop in a fresh embedded PostgreSQL with a seeded catalog, its data plane started as
- * its own process from the configuration contract, ready on a loopback port.
+ * its own process from the configuration contract the way the local runtime starts it (the
+ * built bundle, `dataPlaneCommand`) unless told otherwise, ready on a loopback port.
  */
-export async function startBenchShop(products: number) {
+export async function startBenchShop(products: number, launch: DataPlaneLaunch = dataPlaneCommand()) {
   const postgres = await startEmbeddedPostgres({
     dataDir: await mkdtemp(join(tmpdir(), 'amanat-dp-bench-pg-')),
     persistent: false,
@@ -35,14 +36,10 @@ export async function startBenchShop(products: number) {
   const { publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   const port = await freePort();
   const dataPlane = spawn(
-    process.execPath,
-    [
-      ...(CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`] : []),
-      '--import',
-      'tsx',
-      fileURLToPath(new URL('../src/main.ts', import.meta.url)),
-    ],
+    launch.command,
+    [...(CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`] : []), ...launch.args],
     {
+      cwd: launch.cwd,
       env: {
         ...process.env,
         TENANT_ID: tenantId,
@@ -74,6 +71,7 @@ export async function startBenchShop(products: number) {
     base,
     url,
     tenantId,
+    pid: dataPlane.pid as number,
     seeded,
     async stop() {
       dataPlane.kill('SIGTERM');

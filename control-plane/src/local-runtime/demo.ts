@@ -242,11 +242,26 @@ export function signedEvidence(secret: string, body: unknown, now = new Date()) 
   };
 }
 
-/** Settles an order's payment with signed scanner evidence (the admin's "simulate payment"). */
+/** A data plane's answer other than 2xx: its status and body (a problem+json document). */
+export class DataPlaneRefusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`the data plane answered ${status}: ${body.slice(0, 300)}`);
+    this.name = 'DataPlaneRefusal';
+  }
+}
+
+/**
+ * Settles an order's payment with signed scanner evidence for its full total (the demo's paid
+ * orders, the admin's "simulate payment"). Resolves with the data plane's settlement; rejects
+ * with a DataPlaneRefusal when it refuses the evidence.
+ */
 export async function simulatePayment(
-  api: DemoShopApi,
+  api: Pick<DemoShopApi, 'baseUrl' | 'paymentEvidenceSecret'>,
   order: { id: string; rail: string; total_minor: number; currency: string },
-): Promise<void> {
+): Promise<{ order_id: string; status: string; rail: string }> {
   const evidence = signedEvidence(api.paymentEvidenceSecret, {
     evidence_id: `sim-${randomUUID()}`,
     order_id: order.id,
@@ -259,8 +274,11 @@ export async function simulatePayment(
     method: 'POST',
     headers: { 'content-type': 'application/json', ...evidence.headers },
     body: evidence.raw,
+    signal: AbortSignal.timeout(10_000),
   });
-  if (!response.ok) throw new Error(`payment evidence answered ${response.status}: ${await response.text()}`);
+  const text = await response.text();
+  if (!response.ok) throw new DataPlaneRefusal(response.status, text);
+  return JSON.parse(text) as { order_id: string; status: string; rail: string };
 }
 
 /**

@@ -16,6 +16,7 @@ import { createTenant } from '../tenants/service.ts';
 import { DEMO_SHOPS, type DemoShop, seedDemoShop } from './demo.ts';
 import { startRouter } from './router.ts';
 import { LocalRuntime } from './runtime.ts';
+import { simulatedPaymentRoutes } from './simulate-payment.ts';
 
 export interface LocalPlatformOptions {
   /** The control plane's configuration (its DATABASE_URL included). */
@@ -75,6 +76,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       });
       return runtime;
     },
+    // buildApp calls this after tenantResources above: the runtime exists by then.
+    localRoutes: (app, ctx) => simulatedPaymentRoutes(app, ctx, runtime as LocalRuntime, signingKey),
   });
   const localRuntime = runtime as unknown as LocalRuntime;
   const router = await startRouter(localRuntime, options.router);

@@ -9,6 +9,10 @@ const table = new Map<string, string>();
 
 async function upstream(name: string): Promise<string> {
   const app = Fastify();
+  // A suspended shop: its unavailable page, with a retry-after of an hour.
+  app.get('/unavailable', async (_request, reply) =>
+    reply.code(503).header('retry-after', '3600').type('text/html').send('<p>closed for now</p>'),
+  );
   app.all('/*', async (request) => ({
     name,
     url: request.url,
@@ -100,6 +104,14 @@ describe('the local router', () => {
     const page = response.text;
     expect(page).toContain('Not found');
     expect(page).not.toMatch(/amanat/i);
+  });
+
+  it("passes an upstream's 503 straight through, without waiting out its Retry-After", async () => {
+    const startedAt = Date.now();
+    const response = await ask('sara.localhost', '/unavailable');
+    expect(response.status).toBe(503);
+    expect(response.text).toBe('<p>closed for now</p>');
+    expect(Date.now() - startedAt).toBeLessThan(2_000);
   });
 
   it('answers 502 with a page when the upstream is down', async () => {

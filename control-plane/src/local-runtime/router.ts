@@ -45,6 +45,9 @@ export async function startRouter(
         'x-forwarded-proto': 'http',
         'x-forwarded-for': request.ip,
       }),
+      // reply-from retries a GET answered 503 after its Retry-After (a suspended shop says an
+      // hour) before answering: the browser must get the shop's unavailable page at once.
+      retryDelay: () => null,
       onError: (errorReply) => {
         errorReply.code(502).type('text/html; charset=utf-8').send(UNAVAILABLE_PAGE);
       },

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import type { TenantCondition, TenantPhase } from '@amanat/cdk8s/tenant-crd';
 import { takeBackup } from '@amanat/data-plane/backups/backup';
 import type { ObjectStore } from '@amanat/data-plane/backups/object-store';
+import { dataPlaneCommand } from '@amanat/data-plane/launch';
 import { moveTenant } from '@amanat/data-plane/provisioning/move';
 import { tenantObjectNames } from '@amanat/data-plane/provisioning/names';
 import type { Provisioner } from '@amanat/data-plane/provisioning/provisioner';
@@ -19,8 +19,6 @@ import type { Database } from '../db/client.ts';
 import type { TenantRow } from '../tenants/queries.ts';
 import type { RouteTable } from './router.ts';
 import { DataPlaneSupervisor } from './supervisor.ts';
-
-const DATA_PLANE_DIR = fileURLToPath(new URL('../../../data-plane/', import.meta.url));
 
 /**
  * What the runtime keeps per tenant between runs, in a 0600 file under the local data
@@ -279,9 +277,8 @@ export class LocalRuntime implements TenantResourcesView, RouteTable {
         slug,
         supervisor: new DataPlaneSupervisor({
           name: `data-plane-${slug}`,
-          command: process.execPath,
-          args: ['--import', 'tsx', 'src/main.ts'],
-          cwd: DATA_PLANE_DIR,
+          // Many shops on one machine: the memory-lean flags.
+          ...dataPlaneCommand({ packed: true }),
           env,
           readyUrl: `${url}/readyz`,
           logFile: join(this.options.stateDir, `${slug}.log`),

@@ -8,7 +8,7 @@ import type { PgTable } from 'drizzle-orm/pg-core';
 import { inject } from 'vitest';
 import { createPlatformAdmin } from '../accounts/service.ts';
 import { currentTotpCode, newTotpSecret } from '../accounts/totp.ts';
-import { buildApp } from '../app.ts';
+import { type AppDependencies, buildApp } from '../app.ts';
 import { auditLog } from '../audit/schema.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { generateSigningKeyJson } from '../data-plane-access/signing.ts';
@@ -32,11 +32,12 @@ export const PASSWORD = 'correct horse battery staple';
 /**
  * A control plane on its own fresh database (cloned from the migrated template the global
  * setup built), served in-process through fastify's inject. With `KUBERNETES_SYNC=true` in
- * `env`, its Tenant sync talks to the cluster of `options.kubeConfig`.
+ * `env`, its Tenant sync talks to the cluster of `options.kubeConfig`; `options.localRoutes`
+ * adds a runtime's own routes, as the local platform does.
  */
 export async function startTestControlPlane(
   env: Record<string, string> = {},
-  options: { kubeConfig?: KubeConfig } = {},
+  options: { kubeConfig?: KubeConfig; localRoutes?: AppDependencies['localRoutes'] } = {},
 ) {
   const database = await cloneDatabase(inject('pgAdminUrl'), inject('templates').controlPlane as string);
   const config: Config = loadConfig({

@@ -1,8 +1,8 @@
-import { fileURLToPath } from 'node:url';
 import { type MigrateOptions, migrateUnderLock, migrationsAreCurrent } from '@amanat/kit/postgres/migrations';
 import type pg from 'pg';
+import { runtimeFile } from '../runtime-files.ts';
 
-export const dataPlaneMigrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
+export const dataPlaneMigrationsFolder = runtimeFile('migrations');
 /** Advisory lock class of data-plane migrations; a tenant's own migrations add its id as the object. */
 export const DATA_PLANE_MIGRATION_LOCK = 727_002;
 

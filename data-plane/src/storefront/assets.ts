@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { runtimeFile } from '../runtime-files.ts';
 
 export interface Asset {
   /** `/assets/<name>.<content hash>.<ext>`: a new file gets a new URL, so it may be cached forever. */
@@ -9,7 +10,7 @@ export interface Asset {
 }
 
 function load(file: string, contentType: string): Asset {
-  const body = readFileSync(new URL(`./assets/${file}`, import.meta.url));
+  const body = readFileSync(runtimeFile('storefrontAssets', file));
   const hash = createHash('sha256').update(body).digest('hex').slice(0, 12);
   const dot = file.lastIndexOf('.');
   return { path: `/assets/${file.slice(0, dot)}.${hash}${file.slice(dot)}`, body, contentType };

@@ -8,8 +8,11 @@ import {
   type V1PodSpec,
   VersionApi,
 } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Cluster, NODE_NAME, startCluster } from './cluster.ts';
+
+// A real cluster and real processes: each step waits with its own deadline, longer than the default test timeout.
+vi.setConfig({ testTimeout: 240_000 });
 
 const NAMESPACE = 'e2e-harness';
 

@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dataPlaneCommand } from '@amanat/data-plane/launch';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -20,8 +21,12 @@ const typescriptProgram = (packageDir: string, entry: string): LocalProgram => (
  * tests this checkout, whatever version a manifest names.
  */
 export const LOCAL_IMAGES: Readonly<Record<string, LocalProgram>> = {
-  // `npm start -w data-plane`; configured by env per docs/data-plane-contract.md.
-  'amanat/data-plane': typescriptProgram('data-plane', 'src/main.ts'),
+  // As the local runtime starts it: the built bundle, rebuilt first if the sources changed
+  // (asked when a pod starts, not at import); configured by env per docs/data-plane-contract.md.
+  get 'amanat/data-plane'(): LocalProgram {
+    const { command, args, cwd } = dataPlaneCommand();
+    return { argv: [command, ...args], cwd };
+  },
   'amanat/control-plane': typescriptProgram('control-plane', 'src/main.ts'),
   // The harness's own test program: answers /healthz and /readyz and echoes its environment.
   'amanat/e2e-echo': typescriptProgram('e2e', 'test-programs/echo-server.ts'),

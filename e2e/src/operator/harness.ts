@@ -25,31 +25,19 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { type Cluster, type StartClusterOptions, startCluster } from '../cluster/cluster.ts';
+import { until as waitUntil } from '../wait.ts';
 import { installOperatorPrerequisites, OPERATOR_NAMESPACE } from './install.ts';
 
 /** How long a new tenant may take to become Ready (a data-plane pod starts in ~10 s here). */
 export const READY_WITHIN_MS = 90_000;
 
-export async function until<T>(
+/** `until` with this suite's defaults. */
+export const until = <T>(
   what: string,
   check: () => Promise<T | undefined | false | null>,
   timeoutMs = READY_WITHIN_MS,
   everyMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
+) => waitUntil(what, check, timeoutMs, everyMs);
 
 function publicJwks(): string {
   const { publicKey } = generateKeyPairSync('ed25519');

@@ -9,7 +9,7 @@ import type { OperatorConfig } from '@amanat/operator/config';
 import { type RunningOperator, startOperator } from '@amanat/operator/operator';
 import { AppsV1Api } from '@kubernetes/client-node';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { E2E_ROOT } from '../cluster/cluster.ts';
 import {
   condition,
@@ -20,6 +20,9 @@ import {
   until,
   writesOf,
 } from './harness.ts';
+
+// A real cluster and real processes: each step waits with its own deadline, longer than the default test timeout.
+vi.setConfig({ testTimeout: 240_000 });
 
 /**
  * Running the operator safely: two replicas of which only the leader writes, a standby that

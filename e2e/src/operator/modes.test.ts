@@ -6,8 +6,11 @@ import { asLogin } from '@amanat/data-plane/provisioning/testing';
 import { type RunningOperator, startOperator } from '@amanat/operator/operator';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type OperatorEnvironment, startOperatorEnvironment, tenantSpec, until } from './harness.ts';
+
+// A real cluster and real processes: each step waits with its own deadline, longer than the default test timeout.
+vi.setConfig({ testTimeout: 240_000 });
 
 /**
  * Every isolation mode through the operator, the tier move of a live tenant, and a rolling

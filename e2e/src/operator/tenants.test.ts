@@ -9,7 +9,7 @@ import { roleExists } from '@amanat/data-plane/provisioning/servers';
 import { type RunningOperator, startOperator } from '@amanat/operator/operator';
 import { ApiException, BatchV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   apiServerWrites,
   condition,
@@ -22,6 +22,9 @@ import {
   writesOf,
 } from './harness.ts';
 import { OPERATOR_NAMESPACE } from './install.ts';
+
+// A real cluster and real processes: each step waits with its own deadline, longer than the default test timeout.
+vi.setConfig({ testTimeout: 240_000 });
 
 /**
  * The operator against a real API server (the e2e cluster: etcd, kube-apiserver, controller

