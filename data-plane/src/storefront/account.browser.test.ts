@@ -1,11 +1,17 @@
 import { stat } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { describeViolations, seriousAccessibilityViolations } from '@amanat/kit/testing/axe';
 import { launchBrowser, saveScreenshot } from '@amanat/kit/testing/browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProduct } from '../catalog/testing.ts';
 import { address, createVariant, placeOrder } from '../orders/fixtures.ts';
 import { startTestDataPlane, type TestDataPlane } from '../testing/harness.ts';
+import {
+  type Browser,
+  TEST_BRAND as brand,
+  type ContextOptions,
+  listenOnLoopback,
+  loopbackContext,
+} from './browser-testing.ts';
 
 /**
  * The login, register and account pages in a real browser (Debian's Chromium through
@@ -14,8 +20,6 @@ import { startTestDataPlane, type TestDataPlane } from '../testing/harness.ts';
  * axe-core and screenshots in English and Persian, desktop and phone.
  */
 
-type Browser = Awaited<ReturnType<typeof launchBrowser>>;
-type ContextOptions = NonNullable<Parameters<Browser['newContext']>[0]>;
 type Page = Awaited<ReturnType<Awaited<ReturnType<Browser['newContext']>>['newPage']>>;
 
 let dp: TestDataPlane;
@@ -25,33 +29,7 @@ let origin: string;
 const SHOPPER = 'shopper@example.com';
 const PASSWORD = 'correct horse battery';
 
-const brand = {
-  logo_url: 'https://img.example.com/logo.png',
-  favicon_url: 'https://img.example.com/favicon.png',
-  primary_color: '#1f6f5c',
-  accent_color: '#ffcc00',
-  display_name: 'Sara Goods',
-  tagline: 'Handmade in Shiraz',
-};
-
-/** One picture for the logo and favicon: the browser never leaves loopback. */
-const PICTURE = Buffer.from(
-  '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="40" viewBox="0 0 160 40">' +
-    '<rect width="160" height="40" fill="#c9ddd8"/></svg>',
-);
-
-/** A fresh context whose images come from a route and whose other off-host requests fail. */
-async function newContext(options: ContextOptions = {}) {
-  const context = await browser.newContext(options);
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith(`${origin}/`)) return route.continue();
-    if (url.startsWith('https://img.example.com/'))
-      return route.fulfill({ status: 200, contentType: 'image/svg+xml', body: PICTURE });
-    return route.abort();
-  });
-  return context;
-}
+const newContext = (options: ContextOptions = {}) => loopbackContext(browser, origin, options);
 
 /** Signs the page's context in as the shopper, through the sign-in form. */
 async function signInAsShopper(page: Page) {
@@ -119,8 +97,7 @@ beforeAll(async () => {
     payload: { ...address, label: 'Home', postal_code: '12345' },
   });
   expect(saved.statusCode, saved.body).toBe(201);
-  await dp.app.listen({ host: '127.0.0.1', port: 0 });
-  origin = `http://127.0.0.1:${(dp.app.server.address() as AddressInfo).port}`;
+  origin = await listenOnLoopback(dp);
 });
 
 afterAll(async () => {

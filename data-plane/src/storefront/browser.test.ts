@@ -1,10 +1,16 @@
 import { stat } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { describeViolations, seriousAccessibilityViolations } from '@amanat/kit/testing/axe';
 import { launchBrowser, saveScreenshot } from '@amanat/kit/testing/browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCategory, createProduct } from '../catalog/testing.ts';
 import { startTestDataPlane, type TestDataPlane } from '../testing/harness.ts';
+import {
+  type Browser,
+  TEST_BRAND as brand,
+  type ContextOptions,
+  listenOnLoopback,
+  loopbackContext,
+} from './browser-testing.ts';
 
 /**
  * The storefront in a real browser (Debian's Chromium through playwright-core), served by a
@@ -12,9 +18,6 @@ import { startTestDataPlane, type TestDataPlane } from '../testing/harness.ts';
  * in computed styles, white label, Persian right to left, browsing without JavaScript,
  * axe-core and screenshots.
  */
-
-type Browser = Awaited<ReturnType<typeof launchBrowser>>;
-type ContextOptions = NonNullable<Parameters<Browser['newContext']>[0]>;
 
 let dp: TestDataPlane;
 let browser: Browser;
@@ -24,38 +27,12 @@ let origin: string;
 const FILLERS = 24;
 const TOTAL = FILLERS + 2;
 
-const brand = {
-  logo_url: 'https://img.example.com/logo.png',
-  favicon_url: 'https://img.example.com/favicon.png',
-  primary_color: '#1f6f5c',
-  accent_color: '#ffcc00',
-  display_name: 'Sara Goods',
-  tagline: 'Handmade in Shiraz',
-};
-
-/** One picture served for every catalog image (logo included): the browser never leaves loopback. */
-const PICTURE = Buffer.from(
-  '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="400" viewBox="0 0 400 400">' +
-    '<rect width="400" height="400" fill="#c9ddd8"/><circle cx="200" cy="200" r="120" fill="#1f6f5c"/></svg>',
-);
-
 const rgb = (hex: string) => {
   const [r, g, b] = [1, 3, 5].map((at) => Number.parseInt(hex.slice(at, at + 2), 16));
   return `rgb(${r}, ${g}, ${b})`;
 };
 
-/** A fresh context whose catalog images come from a route and whose other off-host requests fail. */
-async function newContext(options: ContextOptions = {}) {
-  const context = await browser.newContext(options);
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith(`${origin}/`)) return route.continue();
-    if (url.startsWith('https://img.example.com/'))
-      return route.fulfill({ status: 200, contentType: 'image/svg+xml', body: PICTURE });
-    return route.abort();
-  });
-  return context;
-}
+const newContext = (options: ContextOptions = {}) => loopbackContext(browser, origin, options);
 
 beforeAll(async () => {
   [dp, browser] = await Promise.all([startTestDataPlane(), launchBrowser()]);
@@ -100,8 +77,7 @@ beforeAll(async () => {
       variants: [{ sku: `FILL-${i}`, price_minor: 1000 + i, stock: 20 }],
     });
   }
-  await dp.app.listen({ host: '127.0.0.1', port: 0 });
-  origin = `http://127.0.0.1:${(dp.app.server.address() as AddressInfo).port}`;
+  origin = await listenOnLoopback(dp);
 });
 
 afterAll(async () => {

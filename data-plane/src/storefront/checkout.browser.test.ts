@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { describeViolations, seriousAccessibilityViolations } from '@amanat/kit/testing/axe';
 import { launchBrowser, saveScreenshot } from '@amanat/kit/testing/browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { createCategory, createProduct } from '../catalog/testing.ts';
 import { payOrder, placeOrder } from '../orders/fixtures.ts';
 import { railDisclosures } from '../settings/rails.ts';
 import { startTestDataPlane, type TestDataPlane } from '../testing/harness.ts';
+import { type Browser, type ContextOptions, listenOnLoopback, loopbackContext } from './browser-testing.ts';
 
 /**
  * Checkout and the order page in a real browser (Debian's Chromium through playwright-core),
@@ -14,32 +14,14 @@ import { startTestDataPlane, type TestDataPlane } from '../testing/harness.ts';
  * with the script and without it, axe-core and screenshots in English and Persian.
  */
 
-type Browser = Awaited<ReturnType<typeof launchBrowser>>;
 type Page = Awaited<ReturnType<Awaited<ReturnType<Browser['newContext']>>['newPage']>>;
-type ContextOptions = NonNullable<Parameters<Browser['newContext']>[0]>;
 
 let dp: TestDataPlane;
 let browser: Browser;
 let origin: string;
 let teapotVariant: string;
 
-const PICTURE = Buffer.from(
-  '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="400" viewBox="0 0 400 400">' +
-    '<rect width="400" height="400" fill="#c9ddd8"/><circle cx="200" cy="200" r="120" fill="#1f6f5c"/></svg>',
-);
-
-/** A fresh context whose catalog images come from a route and whose other off-host requests fail. */
-async function newContext(options: ContextOptions = {}) {
-  const context = await browser.newContext(options);
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith(`${origin}/`)) return route.continue();
-    if (url.startsWith('https://img.example.com/'))
-      return route.fulfill({ status: 200, contentType: 'image/svg+xml', body: PICTURE });
-    return route.abort();
-  });
-  return context;
-}
+const newContext = (options: ContextOptions = {}) => loopbackContext(browser, origin, options);
 
 async function fillAddress(page: Page, email: string | null) {
   if (email) await page.getByLabel('Email', { exact: true }).fill(email);
@@ -92,8 +74,7 @@ beforeAll(async () => {
     variants: [{ sku: 'POT-1', price_minor: 4200, stock: 40 }],
   });
   teapotVariant = teapot.variants[0]?.id as string;
-  await dp.app.listen({ host: '127.0.0.1', port: 0 });
-  origin = `http://127.0.0.1:${(dp.app.server.address() as AddressInfo).port}`;
+  origin = await listenOnLoopback(dp);
 });
 
 afterAll(async () => {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { launchBrowser, saveScreenshot } from '@amanat/kit/testing/browser';
 import { sign } from '@telegram-apps/init-data-node';
 import { eq } from 'drizzle-orm';
@@ -9,6 +8,7 @@ import { buyers } from '../buyers/schema.ts';
 import { BUYER_SESSION_COOKIE } from '../buyers/session.ts';
 import { createProduct } from '../catalog/testing.ts';
 import { startTestDataPlane, type TestDataPlane } from '../testing/harness.ts';
+import { type Browser, TEST_BRAND as brand, listenOnLoopback, loopbackContext } from './browser-testing.ts';
 import { foregroundOn, PAGE_BACKGROUND } from './theme.ts';
 
 /**
@@ -19,7 +19,6 @@ import { foregroundOn, PAGE_BACKGROUND } from './theme.ts';
  * exactly as Telegram signs it.
  */
 
-type Browser = Awaited<ReturnType<typeof launchBrowser>>;
 type Context = Awaited<ReturnType<Browser['newContext']>>;
 type Page = Awaited<ReturnType<Context['newPage']>>;
 interface TelegramEvent {
@@ -34,21 +33,6 @@ type TelegramWindow = Window & {
 const BOT_TOKEN = `${100_000 + Math.floor(Math.random() * 900_000)}:${randomBytes(26).toString('base64url')}`;
 const MAX_AGE = 600;
 const SESSION_URL = '/api/storefront/telegram/session';
-
-const brand = {
-  logo_url: 'https://img.example.com/logo.png',
-  favicon_url: 'https://img.example.com/favicon.png',
-  primary_color: '#1f6f5c',
-  accent_color: '#ffcc00',
-  display_name: 'Sara Goods',
-  tagline: 'Handmade in Shiraz',
-};
-
-/** One picture for every image (the logo included): the browser never leaves loopback. */
-const PICTURE = Buffer.from(
-  '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="400" viewBox="0 0 400 400">' +
-    '<rect width="400" height="400" fill="#c9ddd8"/><circle cx="200" cy="200" r="120" fill="#1f6f5c"/></svg>',
-);
 
 let dp: TestDataPlane;
 let browser: Browser;
@@ -94,16 +78,11 @@ function installFakeTelegram() {
 async function newContext(
   options: { telegram?: boolean; viewport?: { width: number; height: number } } = {},
 ) {
-  const context = await browser.newContext(
+  const context = await loopbackContext(
+    browser,
+    origin,
     options.viewport ? { viewport: options.viewport, isMobile: true } : {},
   );
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith(`${origin}/`)) return route.continue();
-    if (url.startsWith('https://img.example.com/'))
-      return route.fulfill({ status: 200, contentType: 'image/svg+xml', body: PICTURE });
-    return route.abort();
-  });
   if (options.telegram !== false) await context.addInitScript(installFakeTelegram);
   return context;
 }
@@ -166,8 +145,7 @@ beforeAll(async () => {
     images: [{ url: 'https://img.example.com/teapot.jpg', alt: 'A round clay teapot' }],
     variants: [{ sku: 'POT-1', price_minor: 4200, stock: 2 }],
   });
-  await dp.app.listen({ host: '127.0.0.1', port: 0 });
-  origin = `http://127.0.0.1:${(dp.app.server.address() as AddressInfo).port}`;
+  origin = await listenOnLoopback(dp);
 });
 
 afterAll(async () => {
