@@ -80,6 +80,17 @@ export interface CartLineView {
   available: number;
 }
 
+/** The lines' total, formatted; undefined when they mix currencies (nothing to add up). */
+export function cartTotal(lines: readonly CartLineView[], i18n: I18n): string | undefined {
+  const currencies = new Set(lines.map((line) => line.currency));
+  const [currency] = currencies;
+  if (currencies.size !== 1 || !currency) return undefined;
+  return i18n.price(
+    lines.reduce((sum, line) => sum + line.priceMinor * line.quantity, 0),
+    currency,
+  );
+}
+
 /**
  * The cookie's lines as the cart page shows them, priced from the catalog. Lines the shop no
  * longer sells (archived, gone, or sold on quote) are left out; checkout prices everything again.

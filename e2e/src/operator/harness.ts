@@ -17,6 +17,7 @@ import { DATA_PLANE_SECRET, namespaceOf } from '@amanat/cdk8s/tenant-objects';
 import { Provisioner } from '@amanat/data-plane/provisioning/provisioner';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '@amanat/kit/postgres/embedded';
 import type { OperatorConfig } from '@amanat/operator/config';
+import { type RunningOperator, startOperator } from '@amanat/operator/operator';
 import {
   CoreV1Api,
   CustomObjectsApi,
@@ -24,6 +25,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import pino from 'pino';
 import { type Cluster, type StartClusterOptions, startCluster } from '../cluster/cluster.ts';
 import { until as waitUntil } from '../wait.ts';
 import { installOperatorPrerequisites, OPERATOR_NAMESPACE } from './install.ts';
@@ -260,4 +262,17 @@ export async function apiServerWrites(admin: KubeConfig): Promise<number> {
     }
   }
   return writes;
+}
+
+/**
+ * An operator replica in this process, with the chart's permissions; losing the lease is left
+ * to the test to observe (it does not exit, as the real process does).
+ */
+export function startTestOperator(env: OperatorEnvironment, replica?: string): Promise<RunningOperator> {
+  const log = pino({ level: 'warn' });
+  return startOperator(replica ? { ...env.config, POD_NAME: replica } : env.config, {
+    kubeConfig: env.operatorKubeConfig,
+    log: replica ? log.child({ replica }) : log,
+    onLostLeadership: () => undefined,
+  });
 }

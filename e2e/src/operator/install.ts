@@ -129,9 +129,21 @@ export async function installOperatorPrerequisites(admin: KubeConfig): Promise<K
     admin.makeApiClient(RbacAuthorizationV1Api).readClusterRoleBinding({ name: OPERATOR_ACCOUNT }),
   );
 
+  return serviceAccountKubeConfig(admin, OPERATOR_NAMESPACE, OPERATOR_ACCOUNT);
+}
+
+/**
+ * A KubeConfig for the same cluster that authenticates as a ServiceAccount, with a bound token
+ * (an hour): what the account's RBAC allows, and nothing more.
+ */
+export async function serviceAccountKubeConfig(
+  admin: KubeConfig,
+  namespace: string,
+  name: string,
+): Promise<KubeConfig> {
   const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
-    name: OPERATOR_ACCOUNT,
-    namespace: OPERATOR_NAMESPACE,
+    name,
+    namespace,
     body: { spec: { expirationSeconds: 3600, audiences: [] } },
   });
   const cluster = admin.getCurrentCluster();
@@ -139,9 +151,9 @@ export async function installOperatorPrerequisites(admin: KubeConfig): Promise<K
   const scoped = new KubeConfig();
   scoped.loadFromOptions({
     clusters: [cluster],
-    users: [{ name: OPERATOR_ACCOUNT, token: token.status?.token }],
-    contexts: [{ name: 'operator', cluster: cluster.name, user: OPERATOR_ACCOUNT }],
-    currentContext: 'operator',
+    users: [{ name, token: token.status?.token }],
+    contexts: [{ name, cluster: cluster.name, user: name }],
+    currentContext: name,
   });
   return scoped;
 }

@@ -6,9 +6,8 @@ import { asLogin } from '@amanat/data-plane/provisioning/testing';
 import { logTail, type StartedProcess, startProcess } from '@amanat/kit/process/child';
 import { freePort } from '@amanat/kit/process/processes';
 import type { OperatorConfig } from '@amanat/operator/config';
-import { type RunningOperator, startOperator } from '@amanat/operator/operator';
+import type { RunningOperator } from '@amanat/operator/operator';
 import { AppsV1Api } from '@kubernetes/client-node';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { E2E_ROOT } from '../cluster/cluster.ts';
 import {
@@ -16,6 +15,7 @@ import {
   metricOf,
   type OperatorEnvironment,
   startOperatorEnvironment,
+  startTestOperator,
   tenantSpec,
   until,
   writesOf,
@@ -50,14 +50,7 @@ afterAll(async () => {
 }, 120_000);
 
 async function replica(podName: string): Promise<RunningOperator> {
-  const operator = await startOperator(
-    { ...env.config, POD_NAME: podName },
-    {
-      kubeConfig: env.operatorKubeConfig,
-      log: pino({ level: 'warn' }).child({ replica: podName }),
-      onLostLeadership: () => undefined,
-    },
-  );
+  const operator = await startTestOperator(env, podName);
   running.push(operator);
   return operator;
 }

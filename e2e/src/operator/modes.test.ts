@@ -3,11 +3,16 @@ import { namespaceOf } from '@amanat/cdk8s/tenant-objects';
 import { tenantObjectNames } from '@amanat/data-plane/provisioning/names';
 import { roleExists } from '@amanat/data-plane/provisioning/servers';
 import { asLogin } from '@amanat/data-plane/provisioning/testing';
-import { type RunningOperator, startOperator } from '@amanat/operator/operator';
+import type { RunningOperator } from '@amanat/operator/operator';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type OperatorEnvironment, startOperatorEnvironment, tenantSpec, until } from './harness.ts';
+import {
+  type OperatorEnvironment,
+  startOperatorEnvironment,
+  startTestOperator,
+  tenantSpec,
+  until,
+} from './harness.ts';
 
 // A real cluster and real processes: each step waits with its own deadline, longer than the default test timeout.
 vi.setConfig({ testTimeout: 240_000 });
@@ -22,11 +27,7 @@ let operator: RunningOperator;
 
 beforeAll(async () => {
   env = await startOperatorEnvironment();
-  operator = await startOperator(env.config, {
-    kubeConfig: env.operatorKubeConfig,
-    log: pino({ level: 'warn' }),
-    onLostLeadership: () => undefined,
-  });
+  operator = await startTestOperator(env);
 }, 240_000);
 
 afterAll(async () => {

@@ -6,9 +6,8 @@ import { backupPrefix } from '@amanat/data-plane/backups/backup';
 import { objectStoreFromUrl } from '@amanat/data-plane/backups/object-store';
 import { tenantObjectNames } from '@amanat/data-plane/provisioning/names';
 import { roleExists } from '@amanat/data-plane/provisioning/servers';
-import { type RunningOperator, startOperator } from '@amanat/operator/operator';
+import type { RunningOperator } from '@amanat/operator/operator';
 import { ApiException, BatchV1Api, NetworkingV1Api } from '@kubernetes/client-node';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   apiServerWrites,
@@ -16,6 +15,7 @@ import {
   type OperatorEnvironment,
   READY_WITHIN_MS,
   startOperatorEnvironment,
+  startTestOperator,
   tenantApi,
   tenantSpec,
   until,
@@ -37,11 +37,7 @@ let operator: RunningOperator;
 
 beforeAll(async () => {
   env = await startOperatorEnvironment();
-  operator = await startOperator(env.config, {
-    kubeConfig: env.operatorKubeConfig,
-    log: pino({ level: 'warn' }),
-    onLostLeadership: () => undefined,
-  });
+  operator = await startTestOperator(env);
 }, 240_000);
 
 afterAll(async () => {

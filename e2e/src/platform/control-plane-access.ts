@@ -4,8 +4,7 @@ import { CHART_DIR } from '@amanat/cdk8s/generate';
 import { testToolPath } from '@amanat/kit/testing/test-tools';
 import { asModel } from '@amanat/operator/kube/apply';
 import {
-  CoreV1Api,
-  KubeConfig,
+  type KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
   PatchStrategy,
@@ -14,6 +13,7 @@ import {
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { until } from '../operator/harness.ts';
+import { serviceAccountKubeConfig } from '../operator/install.ts';
 
 const run = promisify(execFile);
 const RELEASE = 'amanat';
@@ -70,19 +70,5 @@ export async function installControlPlaneAccess(admin: KubeConfig, namespace: st
   await until('the control plane ClusterRoleBinding', () =>
     admin.makeApiClient(RbacAuthorizationV1Api).readClusterRoleBinding({ name: CONTROL_PLANE }),
   );
-  const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
-    name: CONTROL_PLANE,
-    namespace,
-    body: { spec: { expirationSeconds: 3600, audiences: [] } },
-  });
-  const cluster = admin.getCurrentCluster();
-  if (!cluster) throw new Error('the admin kubeconfig names no cluster');
-  const scoped = new KubeConfig();
-  scoped.loadFromOptions({
-    clusters: [cluster],
-    users: [{ name: CONTROL_PLANE, token: token.status?.token }],
-    contexts: [{ name: 'control-plane', cluster: cluster.name, user: CONTROL_PLANE }],
-    currentContext: 'control-plane',
-  });
-  return scoped;
+  return serviceAccountKubeConfig(admin, namespace, CONTROL_PLANE);
 }

@@ -9,15 +9,15 @@ import {
   startTestControlPlane,
   type TestControlPlane,
 } from '@amanat/control-plane/testing/harness';
-import { type RunningOperator, startOperator } from '@amanat/operator/operator';
+import type { RunningOperator } from '@amanat/operator/operator';
 import { ApiException, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { and, eq } from 'drizzle-orm';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type OperatorEnvironment,
   READY_WITHIN_MS,
   startOperatorEnvironment,
+  startTestOperator,
   tenantApi,
   tenantSpec,
   until,
@@ -55,11 +55,7 @@ const SYNC_WITHIN_MS = 20_000;
 beforeAll(async () => {
   env = await startOperatorEnvironment();
   const controlPlaneKubeConfig = await installControlPlaneAccess(env.cluster.kubeConfig, OPERATOR_NAMESPACE);
-  operator = await startOperator(env.config, {
-    kubeConfig: env.operatorKubeConfig,
-    log: pino({ level: 'warn' }),
-    onLostLeadership: () => undefined,
-  });
+  operator = await startTestOperator(env);
   cp = await startTestControlPlane(
     {
       KUBERNETES_SYNC: 'true',

@@ -1,5 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource preact */
-import { type CartLineView, MAX_LINE_QUANTITY } from '../cart.ts';
+import { type CartLineView, cartTotal, MAX_LINE_QUANTITY } from '../cart.ts';
 import type { I18n } from '../i18n/index.ts';
 import type { PageContext } from '../page-context.ts';
 import { Layout } from './layout.tsx';
@@ -76,15 +76,7 @@ function CartLineItem({ i18n, line }: { i18n: I18n; line: CartLineView | undefin
 export function CartPage({ page, lines }: { page: PageContext; lines: CartLineView[] }) {
   const { i18n } = page;
   const { t } = i18n;
-  const currencies = new Set(lines.map((line) => line.currency));
-  const [currency] = currencies;
-  const subtotal =
-    currencies.size === 1 && currency
-      ? i18n.price(
-          lines.reduce((sum, line) => sum + line.priceMinor * line.quantity, 0),
-          currency,
-        )
-      : undefined;
+  const subtotal = cartTotal(lines, i18n);
   return (
     <Layout page={page} title={t('cart.title')} description={t('cart.title')} noindex>
       <h1>{t('cart.title')}</h1>

@@ -1,7 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource preact */
 import type { AddressRow } from '../../buyers/service.ts';
 import type { PaymentRail } from '../../settings/schema.ts';
-import type { CartLineView } from '../cart.ts';
+import { type CartLineView, cartTotal } from '../cart.ts';
 import type { AddressField, CheckoutFormValues, FormError } from '../checkout-form.ts';
 import type { I18n } from '../i18n/index.ts';
 import type { PageContext } from '../page-context.ts';
@@ -93,15 +93,7 @@ export function CheckoutPage(props: CheckoutPageProps) {
     'note',
     ...(rails.length > 0 ? ['rail'] : []),
   ]);
-  const currencies = new Set(lines.map((line) => line.currency));
-  const [currency] = currencies;
-  const total =
-    currencies.size === 1 && currency
-      ? i18n.price(
-          lines.reduce((sum, line) => sum + line.priceMinor * line.quantity, 0),
-          currency,
-        )
-      : undefined;
+  const total = cartTotal(lines, i18n);
 
   return (
     <Layout page={page} title={t('checkout.title')} description={t('checkout.title')} noindex>
