@@ -42,6 +42,7 @@ export async function startBenchShop(products: number, launch: DataPlaneLaunch =
       cwd: launch.cwd,
       env: {
         ...process.env,
+        ...launch.env,
         TENANT_ID: tenantId,
         TENANT_SLUG: 'bench-shop',
         DATABASE_URL: url,

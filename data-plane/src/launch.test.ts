@@ -77,4 +77,14 @@ describe('the data-plane launcher', () => {
     expect(css.headers.get('content-type')).toMatch(/^text\/css/);
     expect(await css.text()).toBe(readFileSync(runtimeFile('storefrontAssets', 'storefront.css'), 'utf8'));
   });
+
+  it('builds one ASCII module, so V8 holds its source at one byte a character', () => {
+    dataPlaneCommand();
+    const bundle = readFileSync(DATA_PLANE_BUNDLE);
+    const firstNonAscii = bundle.findIndex((byte) => byte > 0x7f);
+    expect(
+      firstNonAscii,
+      `non-ASCII near: ${bundle.subarray(Math.max(0, firstNonAscii - 40), firstNonAscii + 10).toString('utf8')}`,
+    ).toBe(-1);
+  });
 });

@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { TenantCondition, TenantPhase } from '@amanat/cdk8s/tenant-crd';
 import { takeBackup } from '@amanat/data-plane/backups/backup';
 import type { ObjectStore } from '@amanat/data-plane/backups/object-store';
-import { dataPlaneCommand } from '@amanat/data-plane/launch';
+import { dataPlaneCommand, PACKED_DATA_PLANE_ENV } from '@amanat/data-plane/launch';
 import { moveTenant } from '@amanat/data-plane/provisioning/move';
 import { tenantObjectNames } from '@amanat/data-plane/provisioning/names';
 import type { Provisioner } from '@amanat/data-plane/provisioning/provisioner';
@@ -252,6 +252,7 @@ export class LocalRuntime implements TenantResourcesView, RouteTable {
     const suspended = spec.suspended === true;
     const hosts = [...new Set([platformHost(tenant.slug, this.options.settings), ...spec.hosts])];
     const env: NodeJS.ProcessEnv = {
+      ...PACKED_DATA_PLANE_ENV,
       PATH: process.env.PATH,
       NODE_ENV: process.env.NODE_ENV,
       TENANT_ID: tenant.id,
@@ -277,7 +278,7 @@ export class LocalRuntime implements TenantResourcesView, RouteTable {
         slug,
         supervisor: new DataPlaneSupervisor({
           name: `data-plane-${slug}`,
-          // Many shops on one machine: the memory-lean flags.
+          // Many shops on one machine: the memory-lean flags (and PACKED_DATA_PLANE_ENV above).
           ...dataPlaneCommand({ packed: true }),
           env,
           readyUrl: `${url}/readyz`,

@@ -117,7 +117,7 @@ const PERSIAN_DIGITS = '۰۱۲۳۴۵۶۷۸۹';
 const ARABIC_DIGITS = '٠١٢٣٤٥٦٧٨٩';
 /** Digits typed on a Persian or Arabic keyboard, as the ASCII digits the schema expects. */
 const asciiDigits = (text: string) =>
-  text.replace(/[۰-۹٠-٩]/g, (digit) =>
+  text.replace(/[\u06F0-\u06F9\u0660-\u0669]/g, (digit) =>
     String(Math.max(PERSIAN_DIGITS.indexOf(digit), ARABIC_DIGITS.indexOf(digit))),
   );
 
