@@ -17,8 +17,9 @@
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { machineSummary } from '@amanat/kit/bench/machine';
 import { type EmbeddedPostgresHandle, freePort, startEmbeddedPostgres } from '@amanat/kit/postgres/embedded';
 import { databaseUrl, withAdminClient } from '@amanat/kit/postgres/test-databases';
 import { Keyring } from '@amanat/kit/secrets/keyring';
@@ -176,9 +177,7 @@ await warm.postgres.stop();
 await rm(dataDir, { recursive: true, force: true });
 await rm(postgresDir, { recursive: true, force: true });
 
-console.log(
-  `local platform bench: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`,
-);
+console.log(`local platform bench: ${machineSummary()}`);
 console.table(startup);
 console.log(`idle data planes after ${IDLE_SECONDS} s (target < 100 MB)`);
 console.table(memory);

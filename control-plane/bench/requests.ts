@@ -4,8 +4,9 @@
  * docs/benchmarks.md.
  */
 import { mkdtemp } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { machineSummary } from '@amanat/kit/bench/machine';
 import { startEmbeddedPostgres } from '@amanat/kit/postgres/embedded';
 import { databaseUrl, withAdminClient } from '@amanat/kit/postgres/test-databases';
 import { Keyring } from '@amanat/kit/secrets/keyring';
@@ -174,7 +175,7 @@ results.push(
 );
 
 console.log(
-  `control-plane bench: ${cpus().length} cores, node ${process.version}, rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`,
+  `control-plane bench: ${machineSummary()}, rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`,
 );
 console.table(results);
 await app.close();

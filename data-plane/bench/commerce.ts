@@ -5,7 +5,7 @@
  * loopback. Prints one table; record results in docs/benchmarks.md.
  */
 import { randomUUID } from 'node:crypto';
-import { cpus } from 'node:os';
+import { machineSummary } from '@amanat/kit/bench/machine';
 import type autocannon from 'autocannon';
 import pg from 'pg';
 import { CONNECTIONS, DURATION_SECONDS, measure, pick, type Row, startBenchShop } from './harness.ts';
@@ -85,7 +85,7 @@ const { rows: integrity } = await client.query<{ orders: string; reserved: strin
 await client.end();
 
 console.log(
-  `data-plane bench: ${cpus().length} cores, node ${process.version}, ${PRODUCTS} products / ${seeded.variantCount} variants, ${CONNECTIONS} connections, ${DURATION_SECONDS} s per scenario`,
+  `data-plane bench: ${machineSummary()}, ${PRODUCTS} products / ${seeded.variantCount} variants, ${CONNECTIONS} connections, ${DURATION_SECONDS} s per scenario`,
 );
 console.table(rows.filter((row) => row !== undefined));
 console.log(

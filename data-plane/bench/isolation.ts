@@ -7,8 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { machineSummary } from '@amanat/kit/bench/machine';
 import { startEmbeddedPostgres } from '@amanat/kit/postgres/embedded';
 import { takeBackup } from '../src/backups/backup.ts';
 import { FileObjectStore } from '../src/backups/object-store.ts';
@@ -39,7 +40,7 @@ const quantile = (sorted: number[], q: number) =>
   Number((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0).toFixed(2));
 const ms = (started: number) => performance.now() - started;
 
-console.log(`isolation bench: ${cpus().length} cores, node ${process.version}`);
+console.log(`isolation bench: ${machineSummary()}`);
 
 // 1. Provisioning time per mode.
 const provisioning = [];

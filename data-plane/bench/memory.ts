@@ -8,8 +8,8 @@
  * Record results in docs/benchmarks.md ("Data-plane memory").
  */
 import { execFileSync } from 'node:child_process';
-import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { machineSummary } from '@amanat/kit/bench/machine';
 import { DATA_PLANE_BUNDLE, type DataPlaneLaunch, dataPlaneCommand } from '../src/launch.ts';
 import { CONNECTIONS, DURATION_SECONDS, measure, pick, startBenchShop } from './harness.ts';
 
@@ -71,6 +71,6 @@ for (const variant of variants) {
 }
 
 console.log(
-  `data-plane memory: ${cpus().length} cores, node ${process.version}, ${PRODUCTS} products, burst ${CONNECTIONS} connections for ${DURATION_SECONDS} s`,
+  `data-plane memory: ${machineSummary()}, ${PRODUCTS} products, burst ${CONNECTIONS} connections for ${DURATION_SECONDS} s`,
 );
 console.table(rows);

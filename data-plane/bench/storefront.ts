@@ -1,11 +1,5 @@
-/**
- * `npm run bench -w data-plane -- storefront`: server-side rendering of the shop's own
- * pages — the catalog home (24 products) and item pages — under autocannon at 50
- * connections, and the bytes each page transfers (HTML plus its CSS and script, images
- * excluded), raw and gzip-compressed. Record results in docs/benchmarks.md.
- */
-import { cpus } from 'node:os';
 import { gzipSync } from 'node:zlib';
+import { machineSummary } from '@amanat/kit/bench/machine';
 import { CONNECTIONS, DURATION_SECONDS, measure, pick, startBenchShop } from './harness.ts';
 
 const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 10_000);
@@ -46,7 +40,7 @@ const weights = [
 ];
 
 console.log(
-  `storefront bench: ${cpus().length} cores, node ${process.version}, ${PRODUCTS} products, ${CONNECTIONS} connections, ${DURATION_SECONDS} s per page`,
+  `storefront bench: ${machineSummary()}, ${PRODUCTS} products, ${CONNECTIONS} connections, ${DURATION_SECONDS} s per page`,
 );
 console.table([home, item]);
 console.table(

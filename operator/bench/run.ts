@@ -16,7 +16,7 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -28,6 +28,7 @@ import {
   type Tenant,
   type TenantSpec,
 } from '@amanat/cdk8s/tenant-crd';
+import { machineSummary } from '@amanat/kit/bench/machine';
 import { startEmbeddedPostgres } from '@amanat/kit/postgres/embedded';
 import { logTail, startProcess } from '@amanat/kit/process/child';
 import { freePort } from '@amanat/kit/process/processes';
@@ -218,7 +219,7 @@ try {
   const memory = memoryOf(operator.pid);
 
   table(
-    `Operator — ${tenants} shared-mode Tenants, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, WORKERS=${workers}, data-plane image ${image}`,
+    `Operator — ${tenants} shared-mode Tenants, ${machineSummary()}, WORKERS=${workers}, data-plane image ${image}`,
     [
       ['all Tenants created (API)', `${seconds(createdMs)} s`],
       ['all Tenants Ready', `${seconds(readyMs)} s`],
