@@ -5,8 +5,8 @@
  * - start-up until every demo shop answers on its host through the router, on a cold data
  *   directory (initdb, migrations, provisioning, seeding the demo fleet) and a warm one (the
  *   same directory again: PostgreSQL restarts, the data planes start, nothing is seeded);
- * - the RSS of each idle data plane (VmRSS after the cold start's seeding and
- *   `BENCH_IDLE_SECONDS` idle);
+ * - the RSS of each idle data plane (VmRSS 5, 30 and 60 s after the cold start's seeding,
+ *   `BENCH_IDLE_SECONDS=5,30,60`);
  * - approve → storefront 200 through the router for a new tenant, `BENCH_NEW_TENANTS` times
  *   per isolation mode.
  *
@@ -32,7 +32,8 @@ import { DEMO_SHOPS } from '../src/local-runtime/demo.ts';
 import { type LocalPlatform, startLocalPlatform } from '../src/local-runtime/platform.ts';
 import { requestTenant, transitionTenant } from '../src/tenants/service.ts';
 
-const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 5);
+/** When to read each data plane's RSS, in seconds after the seeding ended: right after a burst, and settled. */
+const IDLE_SECONDS = (process.env.BENCH_IDLE_SECONDS ?? '5,30,60').split(',').map(Number);
 const NEW_TENANTS = Number(process.env.BENCH_NEW_TENANTS ?? 3);
 const ACTOR: Actor = { userId: null, role: null, requestId: 'bench-local', ip: '127.0.0.1' };
 
@@ -111,22 +112,23 @@ const round = (value: number) => Math.round(value);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 const cold = await start(true);
-await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
-const memory: { process: string; mode: string; 'VmRSS MiB': number }[] = (
-  await allTenants(cold.platform.ctx.db)
-).map((tenant) => {
-  const pid = cold.platform.runtime.supervisorOf(tenant.id)?.status.pid as number;
-  return {
+const seededAt = Date.now();
+const tenants = await allTenants(cold.platform.ctx.db);
+const processes = [
+  ...tenants.map((tenant) => ({
     process: `data plane ${tenant.slug}`,
-    mode: tenant.isolationMode,
-    'VmRSS MiB': round(vmRssMiB(pid)),
-  };
-});
-memory.push({
-  process: 'control plane + runtime + router (this process)',
-  mode: '-',
-  'VmRSS MiB': round(vmRssMiB(process.pid)),
-});
+    mode: tenant.isolationMode as string,
+    pid: cold.platform.runtime.supervisorOf(tenant.id)?.status.pid as number,
+  })),
+  { process: 'control plane + runtime + router (this process)', mode: '-', pid: process.pid },
+];
+const memory: Record<string, string | number>[] = processes.map(({ process, mode }) => ({ process, mode }));
+for (const idle of IDLE_SECONDS) {
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, seededAt + idle * 1000 - Date.now())));
+  processes.forEach(({ pid }, index) => {
+    (memory[index] as Record<string, number>)[`VmRSS MiB after ${idle} s`] = round(vmRssMiB(pid));
+  });
+}
 await cold.platform.stop();
 await cold.postgres.stop();
 
@@ -179,7 +181,7 @@ await rm(postgresDir, { recursive: true, force: true });
 
 console.log(`local platform bench: ${machineSummary()}`);
 console.table(startup);
-console.log(`idle data planes after ${IDLE_SECONDS} s (target < 100 MB)`);
+console.log('idle data planes, seconds after the demo seeding (target < 100 MB)');
 console.table(memory);
 console.log('new tenant: approve → storefront 200 through the router (target < 3 s)');
 console.table(newTenant);
