@@ -283,6 +283,8 @@ describe('the dispatcher', () => {
           dispatchOnce(dp.ctx, { batchSize: 4 }),
           dispatchOnce(ctxB, { batchSize: 4 }),
         ]);
+        // A round claims at most its batch, however the planner joins the claim.
+        expect([a.claimed, b.claimed].every((count) => count <= 4)).toBe(true);
         claimed.a += a.claimed;
         claimed.b += b.claimed;
         if (a.claimed + b.claimed === 0) break;

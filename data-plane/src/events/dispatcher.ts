@@ -99,7 +99,9 @@ async function claimDueEvents(
   leaseMs: number,
 ) {
   // Without a test clock, "due" is judged by the database's own clock: outbox rows get their
-  // next_attempt_at from it, with microseconds a JavaScript Date would truncate.
+  // next_attempt_at from it, with microseconds a JavaScript Date would truncate. The claim is
+  // a materialized CTE so it runs once: as a subquery in UPDATE … FROM, the planner may rescan
+  // it per joined row, and each rescan locks another batch (seen with the email queue).
   const dueBy = clockGiven ? sql`${now}::timestamptz` : sql`clock_timestamp()`;
   const result = await ctx.db.execute<{
     id: string;
@@ -111,15 +113,16 @@ async function claimDueEvents(
     occurred_at: Date;
     attempts: number;
   }>(sql`
-    UPDATE outbox_events AS o
-    SET next_attempt_at = ${new Date(now.getTime() + leaseMs)}
-    FROM (
+    WITH due AS MATERIALIZED (
       SELECT id FROM outbox_events
       WHERE tenant_id = ${ctx.tenantId} AND dispatched_at IS NULL AND next_attempt_at <= ${dueBy}
       ORDER BY next_attempt_at, id
       LIMIT ${limit}
       FOR UPDATE SKIP LOCKED
-    ) AS due
+    )
+    UPDATE outbox_events AS o
+    SET next_attempt_at = ${new Date(now.getTime() + leaseMs)}
+    FROM due
     WHERE o.id = due.id AND o.tenant_id = ${ctx.tenantId}
     RETURNING o.id, o.event_id, o.type, o.aggregate_type, o.aggregate_id, o.payload, o.created_at AS occurred_at, o.attempts`);
   return result.rows
