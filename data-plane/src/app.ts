@@ -10,6 +10,7 @@ import { catalogRoutes } from './catalog/routes.ts';
 import type { ServiceContext } from './context.ts';
 import { customerRoutes } from './customers/routes.ts';
 import { dataPlaneMigrationsAreCurrent } from './db/migrate.ts';
+import { emailRoutes } from './email/routes.ts';
 import { webhookRoutes } from './events/routes.ts';
 import { commerceRoutes } from './orders/register.ts';
 import { overviewRoutes } from './overview/routes.ts';
@@ -66,6 +67,7 @@ export async function buildDataPlaneApp(deps: DataPlaneDependencies): Promise<Ap
     await customerRoutes(typed, deps, verifyStaff);
     await overviewRoutes(typed, deps, verifyStaff);
     await webhookRoutes(typed, deps, verifyStaff);
+    await emailRoutes(typed, deps, verifyStaff);
     await commerceRoutes(typed, deps, verifyStaff);
   });
   // A scope of its own: the pages accept form posts, the API beside them must not.

@@ -24,6 +24,11 @@ export const DataPlaneConfigSchema = Type.Object({
     pattern: '^[a-z0-9.-]+(:[0-9]+)?(,[a-z0-9.-]+(:[0-9]+)?)*$',
     description: 'comma-separated hostnames the shop is served on; the first is canonical',
   }),
+  PUBLIC_SCHEME: Type.Union([Type.Literal('https'), Type.Literal('http')], {
+    default: 'https',
+    description:
+      "scheme of the shop's absolute URLs (canonical links, sitemap, email links); http only behind the local platform's router",
+  }),
   CONTROL_PLANE_URL: Type.String({ pattern: '^https?://', description: "the control plane's base URL" }),
   CONTROL_PLANE_JWKS: Type.String({
     minLength: 2,
@@ -85,6 +90,22 @@ export const DataPlaneConfigSchema = Type.Object({
       description: "the shop's Telegram bot token (per-tenant secret); signs buyers in from the Mini App",
     }),
   ),
+  SMTP_URL: Type.Optional(
+    Type.String({
+      pattern: '^smtps?://[^\\s]+$',
+      description:
+        "smtp://[user:password@]host[:port] or smtps://…, the SMTP server that sends the shop's email (a secret: credentials may be in it); without it the shop sends no email",
+    }),
+  ),
+  MAIL_FROM: Type.Optional(
+    Type.String({
+      pattern:
+        '^[^\\s@<>()",;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$',
+      maxLength: 254,
+      description:
+        "the sender address of the shop's email (default orders@<first of PUBLIC_HOSTS, without port>)",
+    }),
+  ),
   TELEGRAM_INIT_DATA_MAX_AGE_SECONDS: Type.Integer({
     default: 3600,
     minimum: 60,
@@ -97,8 +118,25 @@ export type DataPlaneConfig = Static<typeof DataPlaneConfigSchema> & {
   keyring: Keyring;
   publicHosts: string[];
   canonicalHost: string;
+  /** PUBLIC_SCHEME :// the first of PUBLIC_HOSTS: where every absolute link to the shop points. */
+  publicOrigin: string;
   jwks: { keys: Record<string, unknown>[] };
+  /** The sender address of the shop's email: MAIL_FROM, or orders@ the canonical host. */
+  mailFrom: string;
 };
+
+/** The canonical host without its port: what email addresses and Message-IDs end with. */
+export const hostnameOf = (host: string): string => host.replace(/:[0-9]+$/, '');
+
+/** The message names the variable only: the URL may carry the server's password. */
+function checkSmtpUrl(url: string | undefined): void {
+  if (url === undefined) return;
+  if (!URL.canParse(url) || !new URL(url).hostname) {
+    throw new ConfigError(
+      'SMTP_URL is invalid (expected smtp://[user:password@]host[:port] or smtps://…, user and password percent-encoded)',
+    );
+  }
+}
 
 export function loadDataPlaneConfig(env: NodeJS.ProcessEnv = process.env): DataPlaneConfig {
   const raw = loadEnv(DataPlaneConfigSchema, env);
@@ -111,12 +149,16 @@ export function loadDataPlaneConfig(env: NodeJS.ProcessEnv = process.env): DataP
       'CONTROL_PLANE_JWKS is invalid (expected a JSON Web Key Set with at least one key)',
     );
   }
+  checkSmtpUrl(raw.SMTP_URL);
   const publicHosts = raw.PUBLIC_HOSTS.split(',');
+  const canonicalHost = publicHosts[0] as string;
   return {
     ...raw,
     keyring: Keyring.parse(raw.SECRETS_KEYS),
     publicHosts,
-    canonicalHost: publicHosts[0] as string,
+    canonicalHost,
+    publicOrigin: `${raw.PUBLIC_SCHEME}://${canonicalHost}`,
     jwks,
+    mailFrom: raw.MAIL_FROM ?? `orders@${hostnameOf(canonicalHost)}`,
   };
 }

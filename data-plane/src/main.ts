@@ -3,6 +3,7 @@ import { buildDataPlaneApp } from './app.ts';
 import { type DataPlaneConfig, loadDataPlaneConfig } from './config.ts';
 import { connect } from './db/client.ts';
 import { dataPlaneMigrationsAreCurrent, migrateDataPlane } from './db/migrate.ts';
+import { startEmailSender } from './email/sender.ts';
 import { startDispatcher } from './events/dispatcher.ts';
 import { startPaymentWindowWorker } from './orders/expiry.ts';
 import { ensureSettings } from './settings/service.ts';
@@ -29,11 +30,17 @@ export async function startDataPlane(config: DataPlaneConfig) {
   const dispatcher = startDispatcher(ctx, { log: app.log.child({ component: 'webhook-dispatcher' }) });
   // Expires orders whose payment window closed and releases their stock.
   const paymentWindow = startPaymentWindowWorker(ctx, app.log.child({ component: 'payment-window' }));
+  // Sends the buyers' email; a shop without an SMTP server sends none (and queues none).
+  const emailSender = config.SMTP_URL
+    ? startEmailSender(ctx, app.log.child({ component: 'email-sender' }))
+    : null;
   return {
     app,
     address,
+    emailSender,
     async stop() {
       await dispatcher.stop();
+      await emailSender?.stop();
       await paymentWindow.stop();
       await app.close();
       await pool.end();

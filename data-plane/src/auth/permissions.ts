@@ -17,6 +17,7 @@ export const permissions = {
   'payments.confirm': ['owner', 'finance'],
   'escrow.settle': ['owner', 'finance'],
   'customers.read': ['owner', 'manager', 'support'],
+  'emails.read': ['owner', 'manager', 'support'],
   'customers.disable': ['owner', 'manager'],
   'overview.read': ['owner', 'manager', 'finance'],
   'settings.write': ['owner', 'manager'],

@@ -8,7 +8,7 @@ const SECRET = 'unit-delivery-link-secret-0123456789abcdef';
 const shop = (tenantId: string = randomUUID(), secret = SECRET) =>
   ({
     tenantId,
-    config: { DELIVERY_LINK_SECRET: secret, canonicalHost: 'shop.example.com' },
+    config: { DELIVERY_LINK_SECRET: secret, publicOrigin: 'https://shop.example.com' },
   }) as unknown as ServiceContext;
 
 const sigOf = (path: string) => new URL(path, 'https://x.invalid').searchParams.get('sig') as string;

@@ -32,7 +32,7 @@ export function unsubscribePath(ctx: ServiceContext, buyerId: string): string {
  * List-Unsubscribe=One-Click`, RFC 8058) both use it.
  */
 export function unsubscribeUrl(ctx: ServiceContext, buyerId: string): string {
-  return `https://${ctx.config.canonicalHost}${unsubscribePath(ctx, buyerId)}`;
+  return `${ctx.config.publicOrigin}${unsubscribePath(ctx, buyerId)}`;
 }
 
 /** Whether `sig` signs `buyerId` for this shop (constant-time). */

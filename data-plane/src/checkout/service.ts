@@ -8,6 +8,7 @@ import { priceLines } from '../catalog/pricing.ts';
 import { catalogChanged } from '../catalog/queries.ts';
 import type { ServiceContext } from '../context.ts';
 import type { Tx } from '../db/client.ts';
+import { orderConfirmationInsert } from '../email/service.ts';
 import { eventInsert } from '../events/emit.ts';
 import { reservationCtes, reservationLines, reserveStock } from '../inventory/service.ts';
 import { orderLines, orders, type ShippingAddress } from '../orders/schema.ts';
@@ -291,8 +292,9 @@ export async function checkout(
       : { type: 'guest', id: null, role: null, requestId: request.requestId };
 
     // Order, lines, payment, the draft → pending_payment transition, the outbox event, the
-    // audit row and the idempotency record go to the database as one statement (one round
-    // trip instead of eight); the rows are built here, so nothing needs to be read back.
+    // audit row, the queued confirmation email and the idempotency record go to the database
+    // as one statement (one round trip instead of nine); the rows are built here, so nothing
+    // needs to be read back.
     const status = requireTransition('draft', 'submit', rail);
     const submittedAt = new Date();
     const order: OrderRow = {
@@ -333,6 +335,7 @@ export async function checkout(
       lineTotalMinor: line.lineTotalMinor,
     }));
     const view = storefrontOrderView(ctx, order, lines, [], now);
+    const confirmation = orderConfirmationInsert(tx, ctx, order, accessToken);
     const writes = [
       tx.insert(orders).values(order),
       tx.insert(orderLines).values(lines),
@@ -350,6 +353,7 @@ export async function checkout(
         targetId: orderId,
         after: { ...orderAuditView(order), lines: lines.length, guest: buyer === null },
       }),
+      ...(confirmation ? [confirmation] : []),
       tx
         .update(idempotencyKeys)
         .set({

@@ -3,6 +3,7 @@ export * from '../buyers/schema.ts';
 export * from '../catalog/schema.ts';
 export * from '../checkout/schema.ts';
 export * from '../delivery/schema.ts';
+export * from '../email/schema.ts';
 export * from '../events/schema.ts';
 export * from '../events/webhook-schema.ts';
 export * from '../ledger/schema.ts';

@@ -600,6 +600,23 @@ function bodyAttacks({ A, B }: Seeds): (Attempt & { route: string })[] {
       control: { contains: B.product.id },
     },
     {
+      route: 'GET /api/admin/emails',
+      with: "B's order id as ?order_id=",
+      as: 'A owner token',
+      request: { url: `/api/admin/emails?order_id=${B.orders.guestPending.id}` },
+      expect: 200,
+      matches: { total: 0, items: [] },
+      control: { contains: B.guestEmail },
+    },
+    {
+      route: 'GET /api/admin/emails',
+      with: 'no filter: the whole list',
+      as: 'A owner token',
+      request: { url: '/api/admin/emails?limit=100' },
+      expect: 200,
+      control: { contains: B.orders.guestPending.id },
+    },
+    {
       route: 'GET /api/admin/orders',
       with: "B's buyer email as ?q=",
       as: 'A owner token',
@@ -655,15 +672,17 @@ beforeAll(async () => {
   admin = new pg.Pool({
     connectionString: provisioner.servers.adminUrl('default', provisioned.databases.shared),
   });
+  // With SMTP_URL, both shops' checkouts queue confirmation emails (nothing sends them here).
+  const smtp = { SMTP_URL: 'smtp://127.0.0.1:1' };
   a = await startTestDataPlane({
     database: { url: loginA },
     tenantId: tenantA.id,
-    env: { TELEGRAM_BOT_TOKEN: A_BOT_TOKEN },
+    env: { TELEGRAM_BOT_TOKEN: A_BOT_TOKEN, ...smtp },
   });
   b = await startTestDataPlane({
     database: { url: loginB },
     tenantId: tenantB.id,
-    env: { WEBHOOKS_ALLOW_HTTP_LOOPBACK: 'true', TELEGRAM_BOT_TOKEN: B_BOT_TOKEN },
+    env: { WEBHOOKS_ALLOW_HTTP_LOOPBACK: 'true', TELEGRAM_BOT_TOKEN: B_BOT_TOKEN, ...smtp },
   });
   const B = await seedTenantB(b);
   const A = await seedTenantA(a);

@@ -1,6 +1,7 @@
 import { and, asc, count, desc, eq, gte, ilike, inArray, lt, type SQL } from 'drizzle-orm';
 import type { ServiceContext } from '../context.ts';
 import { trackingOf } from '../delivery/service.ts';
+import { confirmationEmailOf } from '../email/queries.ts';
 import { escrowBalances } from '../ledger/service.ts';
 import { evidenceOf, paymentOf } from '../payments/service.ts';
 import { railEscrows } from '../settings/rails.ts';
@@ -71,15 +72,24 @@ export async function adminOrderDetail(ctx: ServiceContext, orderId: string) {
 }
 
 export async function adminDetailOf(ctx: ServiceContext, order: OrderRow) {
-  const [lines, tracking, payment, evidence, transitions, escrow] = await Promise.all([
+  const [lines, tracking, payment, evidence, transitions, escrow, confirmationEmail] = await Promise.all([
     linesOf(ctx.db, ctx.tenantId, order.id),
     trackingOf(ctx.db, ctx.tenantId, order.id),
     paymentOf(ctx.db, ctx.tenantId, order.id),
     evidenceOf(ctx.db, ctx.tenantId, order.id),
     orderTransitionsOf(ctx, order.id),
     railEscrows[order.rail] ? escrowBalances(ctx.db, order) : Promise.resolve(null),
+    confirmationEmailOf(ctx.db, ctx.tenantId, order.id),
   ]);
-  return adminOrderView(ctx, order, { lines, tracking, payment, evidence, transitions, escrow });
+  return adminOrderView(ctx, order, {
+    lines,
+    tracking,
+    payment,
+    evidence,
+    transitions,
+    escrow,
+    confirmationEmail,
+  });
 }
 
 /** What a buyer's order list shows of each order. */

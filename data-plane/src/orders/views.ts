@@ -4,6 +4,7 @@ import type { ServiceContext } from '../context.ts';
 import type { orderTrackingEvents } from '../delivery/schema.ts';
 import { trackingStatuses } from '../delivery/schema.ts';
 import { hasDownload, signedDownloadLink } from '../delivery/service.ts';
+import { type EmailMessageRow, emailStatuses } from '../email/schema.ts';
 import type { EscrowBalances } from '../ledger/service.ts';
 import type { paymentEvidence, payments } from '../payments/schema.ts';
 import { paymentRails } from '../settings/schema.ts';
@@ -158,6 +159,17 @@ export const AdminOrder = Strict({
     }),
   ),
   escrow: Nullable(EscrowBalancesSchema),
+  confirmation_email: Nullable(
+    Strict(
+      {
+        id: Uuid,
+        status: literals(emailStatuses),
+        attempts: Type.Integer({ minimum: 0 }),
+        sent_at: Nullable(Timestamp),
+      },
+      'the order confirmation sent to the buyer (details: GET /api/admin/emails?order_id=); null when the shop sends no email',
+    ),
+  ),
 });
 
 /** What the buyer is asked to do while the order waits for payment. */
@@ -256,6 +268,7 @@ export function adminOrderView(
     evidence: readonly (typeof paymentEvidence.$inferSelect)[];
     transitions: readonly (typeof orderTransitions.$inferSelect)[];
     escrow: EscrowBalances | null;
+    confirmationEmail: EmailMessageRow | null;
   },
 ) {
   const base = storefrontOrderView(ctx, order, parts.lines, parts.tracking);
@@ -294,5 +307,13 @@ export function adminOrderView(
       at: row.at.toISOString(),
     })),
     escrow: parts.escrow,
+    confirmation_email: parts.confirmationEmail
+      ? {
+          id: parts.confirmationEmail.id,
+          status: parts.confirmationEmail.status,
+          attempts: parts.confirmationEmail.attempts,
+          sent_at: parts.confirmationEmail.sentAt?.toISOString() ?? null,
+        }
+      : null,
   };
 }

@@ -283,6 +283,7 @@ const UNIQUE_WITHOUT_TENANT: Record<string, string> = {
   buyer_sessions_pkey: 'id',
   buyers_pkey: 'id',
   categories_pkey: 'id',
+  email_messages_pkey: 'id',
   ledger_entries_pkey: 'id',
   ledger_transactions_pkey: 'id',
   order_lines_pkey: 'id',

@@ -22,7 +22,7 @@ import {
   problemFormErrors,
   readCheckoutForm,
 } from './checkout-form.ts';
-import { loadPageContext, type PageContext } from './page-context.ts';
+import { loadPageContext, orderPageUrl, type PageContext } from './page-context.ts';
 import { CheckoutPage } from './pages/checkout.tsx';
 import { NotFoundPage } from './pages/errors.tsx';
 import { OrderPage } from './pages/order.tsx';
@@ -192,8 +192,7 @@ export async function checkoutPageRoutes(app: App, ctx: ServiceContext) {
     ]);
     const placed = request.cookies[PLACED_COOKIE] === order.id;
     if (placed) reply.clearCookie(PLACED_COOKIE, { path: '/orders', sameSite: 'lax', secure: true });
-    const link =
-      viewable.via === 'token' ? `${page.shop.origin}/orders/${order.id}?token=${token as string}` : null;
+    const link = viewable.via === 'token' ? orderPageUrl(page.shop, order.id, token as string) : null;
     return sendPage(
       reply,
       200,

@@ -19,7 +19,7 @@ export interface ShopView {
   timezone: string;
   disclosePlatform: boolean;
   lowStockThreshold: number;
-  /** `https://` + the first of PUBLIC_HOSTS: canonical URLs, Open Graph and the sitemap. */
+  /** PUBLIC_SCHEME :// the first of PUBLIC_HOSTS: canonical URLs, Open Graph, the sitemap and email links. */
   origin: string;
 }
 
@@ -66,7 +66,7 @@ async function readShop(ctx: ServiceContext): Promise<ShopView> {
     timezone: settings.timezone,
     disclosePlatform: settings.features.disclose_platform,
     lowStockThreshold: settings.low_stock_threshold,
-    origin: `https://${ctx.config.canonicalHost}`,
+    origin: ctx.config.publicOrigin,
   };
 }
 
@@ -104,6 +104,11 @@ export function linkTo(path: string, params: Record<string, string | undefined>)
   for (const [name, value] of Object.entries(params)) if (value !== undefined) query.set(name, value);
   const text = query.toString();
   return text ? `${path}?${text}` : path;
+}
+
+/** An order page's absolute URL on the canonical host; a guest's carries the order's access token. */
+export function orderPageUrl(shop: ShopView, orderId: string, token: string | null): string {
+  return `${shop.origin}${linkTo(`/orders/${orderId}`, { token: token ?? undefined })}`;
 }
 
 /** A relative link to the requested page with some query parameters changed (undefined removes one). */

@@ -270,6 +270,12 @@ export const en = {
   'tracking.delivered': 'Delivered',
   'tracking.exception': 'Delivery problem',
   'tracking.note': 'Update',
+  // The order confirmation email (email/render.tsx); it also uses the order page's words.
+  'email.order.subject': '{shop}: your order {reference}',
+  'email.order.intro': 'Here is a summary of your order at {shop}.',
+  'email.order.view': 'View your order',
+  'email.order.signIn': 'Sign in to your account to open it.',
+  'email.order.footer': 'You received this email because an order was placed at {shop} with this address.',
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof en;

@@ -266,4 +266,9 @@ export const fa: Messages = {
   'tracking.delivered': 'تحویل شد',
   'tracking.exception': 'مشکل در ارسال',
   'tracking.note': 'به‌روزرسانی',
+  'email.order.subject': '{shop}: سفارش شما {reference}',
+  'email.order.intro': 'خلاصه سفارش شما در {shop}:',
+  'email.order.view': 'مشاهده سفارش',
+  'email.order.signIn': 'برای دیدن آن وارد حساب کاربری خود شوید.',
+  'email.order.footer': 'این ایمیل را دریافت کرده‌اید چون با این نشانی سفارشی در {shop} ثبت شده است.',
 };

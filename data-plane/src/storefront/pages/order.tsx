@@ -6,7 +6,7 @@ import type { PageContext } from '../page-context.ts';
 import { Layout } from './layout.tsx';
 import { variantLabel } from './parts.tsx';
 
-type OrderView = Awaited<ReturnType<typeof storefrontOrderDetail>>;
+export type OrderView = Awaited<ReturnType<typeof storefrontOrderDetail>>;
 type Transition = Awaited<ReturnType<typeof orderTransitionsOf>>[number];
 
 export interface OrderPageProps {
@@ -17,6 +17,18 @@ export interface OrderPageProps {
   link: string | null;
   /** Right after checkout: thanks the buyer and lets the script empty the localStorage cart. */
   placed: boolean;
+}
+
+/** While the order waits for payment, how to pay it (the order page and the confirmation email). */
+export function paymentInstructionsText(i18n: I18n, order: OrderView, timeZone: string): string | null {
+  const instructions = order.payment_instructions;
+  if (!instructions) return null;
+  return i18n.t(`order.pay.${order.rail}`, {
+    amount: i18n.price(instructions.amount_minor, instructions.currency),
+    // Isolated, so a Latin reference keeps its place in a right-to-left sentence.
+    reference: `\u2068${instructions.reference}\u2069`,
+    deadline: i18n.dateTime(new Date(instructions.pay_before), timeZone),
+  });
 }
 
 function When({ i18n, at, timeZone }: { i18n: I18n; at: Date; timeZone: string }) {
@@ -54,7 +66,7 @@ export function OrderPage({ page, order, transitions, link, placed }: OrderPageP
   const { shop, i18n } = page;
   const { t } = i18n;
   const zone = shop.timezone;
-  const instructions = order.payment_instructions;
+  const instructions = paymentInstructionsText(i18n, order, zone);
   const download = order.digital_delivery;
   // The signed download link, on the storefront's own route (which opens the goods).
   const downloadHref = download
@@ -146,12 +158,7 @@ export function OrderPage({ page, order, transitions, link, placed }: OrderPageP
           </p>
           {instructions ? (
             <p class="order-notice" data-testid="payment-instructions">
-              {t(`order.pay.${order.rail}`, {
-                amount: i18n.price(instructions.amount_minor, instructions.currency),
-                // Isolated, so a Latin reference keeps its place in a right-to-left sentence.
-                reference: `\u2068${instructions.reference}\u2069`,
-                deadline: i18n.dateTime(new Date(instructions.pay_before), zone),
-              })}
+              {instructions}
             </p>
           ) : null}
           <h3>{t('order.invoice')}</h3>
