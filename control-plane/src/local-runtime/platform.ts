@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { objectStoreFromUrl } from '@amanat/data-plane/backups/object-store';
 import { Provisioner } from '@amanat/data-plane/provisioning/provisioner';
+import { type LocalMailbox, startLocalMailbox } from '@amanat/kit/mail/local-mailbox';
 import pino from 'pino';
 import { findUserByEmail } from '../accounts/queries.ts';
 import { register } from '../accounts/service.ts';
@@ -14,6 +15,7 @@ import { loadSigningKey } from '../data-plane-access/signing.ts';
 import { startControlPlane } from '../main.ts';
 import { createTenant } from '../tenants/service.ts';
 import { DEMO_SHOPS, type DemoShop, seedDemoShop } from './demo.ts';
+import { mailboxRoutes } from './mailbox-pages.ts';
 import { startRouter } from './router.ts';
 import { LocalRuntime } from './runtime.ts';
 import { simulatedPaymentRoutes } from './simulate-payment.ts';
@@ -23,7 +25,7 @@ export interface LocalPlatformOptions {
   config: Config;
   /** Admin URL of the PostgreSQL server the tenants' databases go on. */
   provisionerAdminUrl: string;
-  /** Where tenant state, data-plane logs and backups live. */
+  /** Where tenant state, data-plane logs, backups and the local mailbox live. */
   dataDir: string;
   router: { host: string; port: number };
   /**
@@ -33,6 +35,14 @@ export interface LocalPlatformOptions {
   seedDemo: boolean;
   /** The password every demo owner gets. */
   demoPassword: string;
+  /**
+   * A real SMTP server for the data planes' email (`smtp://user:password@host:587`). Without
+   * one, the local mailbox takes it: an SMTP server on loopback that files each message under
+   * `dataDir/mailbox/`, shown at `/mailbox` on the admin host.
+   */
+  smtpUrl?: string;
+  /** The data planes' MAIL_FROM, when given. */
+  mailFrom?: string;
   logLevel?: string;
 }
 
@@ -42,6 +52,8 @@ export interface LocalPlatform {
   runtime: LocalRuntime;
   ctx: ServiceContext;
   demo: { shop: DemoShop; tenantId: string }[];
+  /** The SMTP_URL every data plane gets, and the local mailbox behind it unless a real server was given. */
+  mail: { smtpUrl: string; mailbox: LocalMailbox | null };
   stop(): Promise<void>;
 }
 
@@ -59,6 +71,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   const backupsDir = join(options.dataDir, 'backups');
   await mkdir(backupsDir, { recursive: true });
   const signingKey = await loadSigningKey(options.config.DATA_PLANE_SIGNING_KEY);
+  const adminHost = `admin.${options.config.SHOPS_DOMAIN}`;
+  const mail: LocalPlatform['mail'] = options.smtpUrl
+    ? { smtpUrl: options.smtpUrl, mailbox: null }
+    : await startLocalMailbox({ dir: join(options.dataDir, 'mailbox') }).then((mailbox) => ({
+        smtpUrl: mailbox.url,
+        mailbox,
+      }));
+  const { mailbox } = mail;
   let runtime: LocalRuntime | undefined;
   const controlPlane = await startControlPlane(options.config, {
     tenantResources: (db) => {
@@ -72,16 +92,21 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
           url: `http://127.0.0.1:${options.config.PORT}`,
           jwks: JSON.stringify({ keys: [signingKey.publicJwk] }),
         },
+        mail: { smtpUrl: mail.smtpUrl, from: options.mailFrom },
         log,
       });
       return runtime;
     },
     // buildApp calls this after tenantResources above: the runtime exists by then.
-    localRoutes: (app, ctx) => simulatedPaymentRoutes(app, ctx, runtime as LocalRuntime, signingKey),
+    localRoutes: async (app, ctx) => {
+      await simulatedPaymentRoutes(app, ctx, runtime as LocalRuntime, signingKey);
+      if (mailbox) await mailboxRoutes(app, mailbox, { adminHost });
+    },
   });
   const localRuntime = runtime as unknown as LocalRuntime;
   const router = await startRouter(localRuntime, options.router);
-  localRuntime.route(`admin.${options.config.SHOPS_DOMAIN}`, controlPlane.address);
+  localRuntime.servedThrough(Number(new URL(router.url).port));
+  localRuntime.route(adminHost, controlPlane.address);
   const ctx: ServiceContext = { db: controlPlane.db, config: options.config, tenantResources: localRuntime };
 
   const stop = async () => {
@@ -89,6 +114,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     await localRuntime.stop();
     await controlPlane.stop();
     await provisioner.close();
+    // After the data planes: a message one of them was sending as it stopped is still filed.
+    await mailbox?.stop();
   };
   try {
     await localRuntime.start();
@@ -101,6 +128,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       runtime: localRuntime,
       ctx,
       demo,
+      mail,
       stop,
     };
   } catch (error) {

@@ -53,6 +53,8 @@ export interface LocalRuntimeOptions {
   /** Where per-tenant state and data-plane logs go. */
   stateDir: string;
   controlPlane: { url: string; jwks: string };
+  /** Where every data plane sends its email (SMTP_URL), and its MAIL_FROM when given. */
+  mail: { smtpUrl: string; from?: string };
   log: Logger;
   /** Every tenant is compared with the registry this often, changed or not. */
   resyncMs?: number;
@@ -71,6 +73,8 @@ export class LocalRuntime implements TenantResourcesView, RouteTable {
   private readonly routes = new Map<string, string>();
   private resyncTimer: NodeJS.Timeout | undefined;
   private synced = false;
+  /** The router's port, which the shops' own links carry (unless it is 80). */
+  private routerPort: number | undefined;
 
   constructor(private readonly options: LocalRuntimeOptions) {
     this.queue = new WorkQueue((slug) => this.reconcile(slug), {
@@ -87,6 +91,14 @@ export class LocalRuntime implements TenantResourcesView, RouteTable {
 
   get hasSynced(): boolean {
     return this.synced;
+  }
+
+  /**
+   * Where buyers reach the shops: each data plane's canonical links and email links then point
+   * at `http://<slug>.localhost:<port>`. Called before start(), once the router listens.
+   */
+  servedThrough(routerPort: number): void {
+    this.routerPort = routerPort;
   }
 
   /** Routes a host to the control plane (`admin.localhost`) or to another local service. */
@@ -258,12 +270,17 @@ export class LocalRuntime implements TenantResourcesView, RouteTable {
       TENANT_ID: tenant.id,
       TENANT_SLUG: tenant.slug,
       DATABASE_URL: state.databaseUrl,
-      PUBLIC_HOSTS: hosts.join(','),
+      PUBLIC_HOSTS: hosts
+        .map((host) => (this.routerPort && this.routerPort !== 80 ? `${host}:${this.routerPort}` : host))
+        .join(','),
+      PUBLIC_SCHEME: 'http',
       CONTROL_PLANE_URL: this.options.controlPlane.url,
       CONTROL_PLANE_JWKS: this.options.controlPlane.jwks,
       PAYMENT_EVIDENCE_SECRET: state.paymentEvidenceSecret,
       DELIVERY_LINK_SECRET: state.deliveryLinkSecret,
       SECRETS_KEYS: state.secretsKeys,
+      SMTP_URL: this.options.mail.smtpUrl,
+      ...(this.options.mail.from ? { MAIL_FROM: this.options.mail.from } : {}),
       HOST: '127.0.0.1',
       PORT: String(state.port),
       TRUST_PROXY: 'true',

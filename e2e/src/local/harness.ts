@@ -29,12 +29,23 @@ export interface Answer {
 }
 
 /**
- * A GET through the router with the Host a browser would send (fetch may not set Host).
- * A refused or reset connection answers status 0, so pollers can retry.
+ * A request through the router with the Host a browser would send (fetch may not set Host);
+ * a body is sent as JSON. A refused or reset connection answers status 0, so pollers can retry.
  */
-export function getThroughRouter(routerUrl: string, host: string, path = '/'): Promise<Answer> {
+export function throughRouter(
+  routerUrl: string,
+  host: string,
+  path = '/',
+  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   return new Promise((resolve) => {
-    const request = httpRequest(`${routerUrl}${path}`, { headers: { host }, timeout: 5_000 }, (response) => {
+    const headers = {
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...init.headers,
+      host,
+    };
+    const options = { method: init.method ?? 'GET', headers, timeout: 5_000 };
+    const request = httpRequest(`${routerUrl}${path}`, options, (response) => {
       let text = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => {
@@ -45,7 +56,7 @@ export function getThroughRouter(routerUrl: string, host: string, path = '/'): P
     });
     request.on('timeout', () => request.destroy(new Error('timeout')));
     request.on('error', (error) => resolve({ status: 0, text: error.message }));
-    request.end();
+    request.end(init.body === undefined ? undefined : JSON.stringify(init.body));
   });
 }
 
@@ -100,6 +111,8 @@ export interface LocalTestPlatform {
   /** The tenant as the admin API shows it, with the runtime's status. */
   tenant(id: string): Promise<TenantView>;
   get(host: string, path?: string): Promise<Answer>;
+  /** A JSON POST through the router. */
+  post(host: string, path: string, body: unknown, headers?: Record<string, string>): Promise<Answer>;
   /** Stops the platform and PostgreSQL and removes the data directory; once, however often called. */
   stop(): Promise<void>;
 }
@@ -200,7 +213,9 @@ export async function startLocalTestPlatform(options: { seedDemo: boolean }): Pr
       if (!found) throw new Error(`tenant ${id} is not in the registry`);
       return found;
     },
-    get: (host, path) => getThroughRouter(routerUrl, host, path),
+    get: (host, path) => throughRouter(routerUrl, host, path),
+    post: (host, path, body, headers) =>
+      throughRouter(routerUrl, host, path, { method: 'POST', body, headers }),
     stop() {
       stopped ??= (async () => {
         await platform.stop();

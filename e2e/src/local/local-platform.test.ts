@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tenantObjectNames } from '@amanat/data-plane/provisioning/names';
 import { Provisioner } from '@amanat/data-plane/provisioning/provisioner';
 import { isProcessAlive } from '@amanat/kit/postgres/embedded';
 import { databaseUrl, withAdminClient } from '@amanat/kit/postgres/test-databases';
+import { createTransport } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type Answer,
@@ -133,6 +135,75 @@ describe('the local platform', () => {
     expect(condition(view, 'DatabaseReady')?.message).toBe('schema mode');
   });
 
+  it('mails a guest’s order confirmation to the local mailbox, whose link opens the order through the router', async () => {
+    const { mailbox, smtpUrl } = local.platform.mail;
+    if (!mailbox) throw new Error('the local platform started no mailbox');
+    expect(smtpUrl).toBe(mailbox.url);
+    const environ = (await readFile(`/proc/${notePid()}/environ`, 'utf8')).split('\0');
+    expect(environ).toContain(`SMTP_URL=${smtpUrl}`);
+
+    // The owner puts a product on sale with a staff token from the control plane.
+    const owner = await local.call<{ access_token: string }>('POST', '/auth/login', {
+      email: 'seller@example.com',
+      password: PASSWORD,
+    });
+    const staff = await local.call<{ token: string }>(
+      'POST',
+      `/tenants/${tenant.id}/data-plane-token`,
+      undefined,
+      owner.json.access_token,
+    );
+    expect(staff.status, JSON.stringify(staff.json)).toBe(201);
+    const product = await local.post(
+      host(),
+      '/api/admin/products',
+      { slug: 'mug', title: 'Mug', variants: [{ sku: 'MUG-1', price_minor: 1500, stock: 5 }] },
+      { authorization: `Bearer ${staff.json.token}` },
+    );
+    expect(product.status, product.text).toBe(201);
+    const variantId = (JSON.parse(product.text) as { variants: { id: string }[] }).variants[0]?.id;
+
+    const guest = `guest-${Date.now()}@example.com`;
+    const placed = await local.post(
+      host(),
+      '/api/storefront/checkout',
+      {
+        lines: [{ variant_id: variantId, quantity: 1 }],
+        email: guest,
+        shipping_address: { recipient_name: 'Guest', line1: '1 Main Street', city: 'Oslo', country: 'NO' },
+      },
+      { 'idempotency-key': randomUUID() },
+    );
+    expect(placed.status, placed.text).toBe(201);
+    const orderId = (JSON.parse(placed.text) as { id: string }).id;
+
+    const listed = await until('the order confirmation in the mailbox', async () => {
+      const answer = await local.get('admin.localhost', '/mailbox.json');
+      if (answer.status !== 200) return undefined;
+      const { items } = JSON.parse(answer.text) as { items: { id: string; to: string[] }[] };
+      return items.find((mail) => mail.to.includes(guest));
+    });
+    const mail = await local.get('admin.localhost', `/mailbox/${listed.id}.json`);
+    expect(mail.status).toBe(200);
+    const { text } = JSON.parse(mail.text) as { text: string };
+    const link = new RegExp(`https?://\\S+/orders/${orderId}\\S*`).exec(text)?.[0];
+    if (!link) throw new Error(`the confirmation has no link to order ${orderId}: ${text}`);
+    // The link is the shop's own address at the router: http, its host and the router's port
+    // (followed here by connecting to the router, as *.localhost need not resolve on this machine).
+    const { origin, pathname, search } = new URL(link);
+    expect(origin).toBe(`http://${host()}:${new URL(local.platform.routerUrl).port}`);
+    const orderPage = await local.get(host(), `${pathname}${search}`);
+    expect(orderPage.status, orderPage.text.slice(0, 300)).toBe(200);
+    expect(orderPage.text).toContain(orderId);
+
+    const page = await local.get('admin.localhost', `/mailbox/${listed.id}`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain(guest);
+    expect(await readdir(join(local.dataDir, 'mailbox'))).toContainEqual(expect.stringMatching(/\.eml$/));
+    // The mailbox lives on the admin host: a shop's host does not have it.
+    expect((await local.get(host(), '/mailbox.json')).status).toBe(404);
+  });
+
   it('serves the unavailable page while suspended, and the shop again once reactivated', async () => {
     await transition('suspend', { reason: 'Unpaid invoice' });
     await answersWith(503);
@@ -234,5 +305,7 @@ describe('the local platform', () => {
     }
     // Nor any watchdog the runtime started next to a data plane.
     expect(processesOfTenants([tenant.id, other.json.id])).toEqual([]);
+    // And the mailbox's port is free again.
+    await expect(createTransport(local.platform.mail.smtpUrl).verify()).rejects.toThrow(/ECONNREFUSED/);
   });
 });
