@@ -106,4 +106,18 @@ describe('the Helm chart', () => {
     expect(operator?.spec).toMatchObject({ replicas: 3 });
     expect(JSON.stringify(operator)).toContain('amanat/operator:9.9.9');
   });
+
+  it('gives the operator the data planes’ SMTP URL from a Secret only when one is named', async () => {
+    const operatorEnv = async (...values: string[]) => {
+      const operator = (await template(...values)).find(
+        (manifest) => manifest.metadata.name === 'demo-operator' && manifest.kind === 'Deployment',
+      ) as unknown as { spec: { template: { spec: { containers: { env: { name: string }[] }[] } } } };
+      return operator.spec.template.spec.containers[0]?.env ?? [];
+    };
+    expect((await operatorEnv()).map((variable) => variable.name)).not.toContain('DATA_PLANE_SMTP_URL');
+    expect(await operatorEnv('operator.dataPlaneSmtp.existingSecret=shop-mail')).toContainEqual({
+      name: 'DATA_PLANE_SMTP_URL',
+      valueFrom: { secretKeyRef: { name: 'shop-mail', key: 'smtp-url' } },
+    });
+  });
 });

@@ -25,13 +25,14 @@ const tenant: Tenant = {
 
 const SECRET_VALUE = 'postgres://t_5f0c_app:very-secret-password@10.0.0.5:5432/shops_schemas';
 
-const objects = () =>
+const objects = (smtpPort?: number) =>
   tenantDataPlaneObjects({
     tenant,
     platform: {
       routerNamespace: 'amanat-system',
       routerPodLabels: { 'app.kubernetes.io/component': 'router' },
       database: { cidrs: ['10.0.0.5/32'], port: 5432 },
+      smtpPort,
     },
     secretData: { DATABASE_URL: SECRET_VALUE, PAYMENT_EVIDENCE_SECRET: 'x'.repeat(40) },
     environment: { TENANT_ID: tenant.spec.tenantId, PUBLIC_HOSTS: tenant.spec.hosts.join(',') },
@@ -127,6 +128,18 @@ describe('one tenant’s data-plane objects', () => {
       [443],
     ]);
     expect(egress.spec.egress[1]?.to).toEqual([{ ipBlock: { cidr: '10.0.0.5/32' } }]);
+  });
+
+  it('let email out on the SMTP server’s port when the platform has one', () => {
+    const egress = objects(587).find(
+      (object) => object.kind === 'NetworkPolicy' && object.metadata.name === 'egress-dns-database-https',
+    ) as unknown as { spec: { egress: { ports: { port: number }[] }[] } };
+    expect(egress.spec.egress.map((rule) => rule.ports.map((port) => port.port))).toEqual([
+      [53, 53],
+      [5432],
+      [443],
+      [587],
+    ]);
   });
 
   it('roll the pods when a credential rotates', () => {

@@ -68,6 +68,8 @@ export interface PlatformPlacement {
   routerPodLabels: Record<string, string>;
   /** The database servers the data plane may reach: CIDRs (a /32 per server) and the port. */
   database: { cidrs: string[]; port: number };
+  /** The port of the SMTP server the shops' email goes through, when there is one. */
+  smtpPort?: number;
 }
 
 export interface TenantObjectsInput {
@@ -213,6 +215,9 @@ export class TenantDataPlane extends Chart {
             ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(input.platform.database.port) }],
           },
           { ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(443) }] },
+          ...(input.platform.smtpPort
+            ? [{ ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(input.platform.smtpPort) }] }]
+            : []),
         ],
       },
     });

@@ -32,6 +32,13 @@ export const OperatorEnv = Type.Object({
     minLength: 1,
     description: 'the data-plane image repository (the tag is the Tenant’s spec.dataPlane.version)',
   }),
+  DATA_PLANE_SMTP_URL: Type.Optional(
+    Type.String({
+      pattern: '^smtps?://[^/]',
+      description:
+        "the SMTP server every shop's email goes through, as each data plane's SMTP_URL (smtp:// or smtps://, credentials percent-encoded; give it from a Secret); without it shops send no email",
+    }),
+  ),
   CONTROL_PLANE_URL: Type.String({
     pattern: '^https?://',
     description: "the control plane's URL, for data planes",
@@ -97,4 +104,13 @@ export function parseLabels(text: string): Record<string, string> {
         return [pair.slice(0, at), pair.slice(at + 1)];
       }),
   );
+}
+
+/**
+ * The port an SMTP URL connects to, for the data planes' egress policy: its own, else what
+ * nodemailer uses for the scheme (465 for smtps, 587 for smtp).
+ */
+export function smtpPort(url: string): number {
+  const parsed = new URL(url);
+  return parsed.port ? Number(parsed.port) : parsed.protocol === 'smtps:' ? 465 : 587;
 }

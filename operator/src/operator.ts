@@ -11,7 +11,7 @@ import {
 } from '@kubernetes/client-node';
 import Fastify from 'fastify';
 import pino, { type Logger } from 'pino';
-import { type OperatorConfig, parseLabels } from './config.ts';
+import { type OperatorConfig, parseLabels, smtpPort } from './config.ts';
 import { TenantController } from './controller.ts';
 import { eventRecorder } from './kube/events.ts';
 import { LeaderElector } from './kube/leader.ts';
@@ -86,7 +86,9 @@ export async function startOperator(
         cidrs: config.DATABASE_CIDRS.split(',').map((cidr) => cidr.trim()),
         port: config.DATABASE_PORT,
       },
+      smtpPort: config.DATA_PLANE_SMTP_URL ? smtpPort(config.DATA_PLANE_SMTP_URL) : undefined,
     },
+    smtpUrl: config.DATA_PLANE_SMTP_URL,
     controlPlane: { url: config.CONTROL_PLANE_URL, jwks: config.CONTROL_PLANE_JWKS },
     metrics,
     log,

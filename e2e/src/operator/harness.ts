@@ -15,6 +15,7 @@ import {
 } from '@amanat/cdk8s/tenant-crd';
 import { DATA_PLANE_SECRET, namespaceOf } from '@amanat/cdk8s/tenant-objects';
 import { Provisioner } from '@amanat/data-plane/provisioning/provisioner';
+import { type LocalMailbox, startLocalMailbox } from '@amanat/kit/mail/local-mailbox';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '@amanat/kit/postgres/embedded';
 import type { OperatorConfig } from '@amanat/operator/config';
 import { type RunningOperator, startOperator } from '@amanat/operator/operator';
@@ -90,6 +91,10 @@ export interface OperatorEnvironment {
   storefront(slug: string, path?: string): Promise<Response>;
   /** The data plane's DATABASE_URL, from its Secret. */
   databaseUrl(slug: string): Promise<string>;
+  /** Every value of the data plane's Secret, decoded. */
+  dataPlaneSecret(slug: string): Promise<Record<string, string>>;
+  /** The SMTP server the operator gives every data plane (DATA_PLANE_SMTP_URL). */
+  mailbox: LocalMailbox;
   stop(): Promise<void>;
 }
 
@@ -97,9 +102,10 @@ export async function startOperatorEnvironment(
   options: { cluster?: StartClusterOptions; workers?: number; resyncSeconds?: number } = {},
 ): Promise<OperatorEnvironment> {
   const backupDir = await mkdtemp(join(tmpdir(), 'amanat-e2e-backups-'));
-  const [cluster, postgres] = await Promise.all([
+  const [cluster, postgres, mailbox] = await Promise.all([
     startCluster(options.cluster),
     startEmbeddedPostgres({ dataDir: await mkdtemp(join(tmpdir(), 'amanat-e2e-pg-')), persistent: false }),
+    startLocalMailbox({ dir: await mkdtemp(join(tmpdir(), 'amanat-e2e-mail-')) }),
   ]);
   const operatorKubeConfig = await installOperatorPrerequisites(cluster.kubeConfig);
   const custom = cluster.kubeConfig.makeApiClient(CustomObjectsApi);
@@ -117,6 +123,7 @@ export async function startOperatorEnvironment(
     ROUTER_POD_LABELS: 'app.kubernetes.io/component=router',
     DATABASE_CIDRS: '127.0.0.1/32',
     DATABASE_PORT: postgres.port,
+    DATA_PLANE_SMTP_URL: mailbox.url,
     LEASE_NAMESPACE: OPERATOR_NAMESPACE,
     LEASE_NAME: 'amanat-operator',
     WORKERS: options.workers ?? 4,
@@ -126,6 +133,12 @@ export async function startOperatorEnvironment(
     LOG_LEVEL: 'warn' as OperatorConfig['LOG_LEVEL'],
   };
 
+  const dataPlaneSecret = async (slug: string) => {
+    const secret = await core.readNamespacedSecret({ name: DATA_PLANE_SECRET, namespace: namespaceOf(slug) });
+    return Object.fromEntries(
+      Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString()]),
+    );
+  };
   const readTenant = async (name: string) =>
     (await custom.getClusterCustomObject({ ...tenantApi, name })) as Tenant;
   return {
@@ -169,19 +182,18 @@ export async function startOperatorEnvironment(
       if (!pod?.status?.podIP) throw new Error(`no ready data-plane pod for ${slug}`);
       return fetch(`http://${pod.status.podIP}:8080${path}`, { headers: { host: `${slug}.shops.example` } });
     },
+    dataPlaneSecret,
     async databaseUrl(slug) {
-      const secret = await core.readNamespacedSecret({
-        name: DATA_PLANE_SECRET,
-        namespace: namespaceOf(slug),
-      });
-      const url = secret.data?.DATABASE_URL;
+      const url = (await dataPlaneSecret(slug)).DATABASE_URL;
       if (!url) throw new Error(`the Secret of ${slug} holds no DATABASE_URL`);
-      return Buffer.from(url, 'base64').toString();
+      return url;
     },
+    mailbox,
     async stop() {
       await provisioner.close();
       await cluster.stop();
       await postgres.stop();
+      await mailbox.stop();
       await rm(backupDir, { recursive: true, force: true });
     },
   };

@@ -130,6 +130,15 @@ describe('a shared-mode tenant through its life', () => {
       namespace: `shop-${spec.slug}`,
     });
     expect(ingress.spec?.ingress?.[0]?._from).toHaveLength(1);
+    // The platform's SMTP server: in the data plane's Secret, and its port open for egress.
+    expect((await env.dataPlaneSecret(spec.slug)).SMTP_URL).toBe(env.mailbox.url);
+    const egress = await networking.readNamespacedNetworkPolicy({
+      name: 'egress-dns-database-https',
+      namespace: `shop-${spec.slug}`,
+    });
+    expect(egress.spec?.egress?.flatMap((rule) => rule.ports?.map((port) => port.port) ?? [])).toContain(
+      Number(new URL(env.mailbox.url).port),
+    );
     const limits = await env.core.readNamespacedLimitRange({ name: 'tier', namespace: `shop-${spec.slug}` });
     expect(limits.spec?.limits[0]?._default).toEqual({ cpu: '1', memory: '384Mi' });
     const namespace = await env.core.readNamespace({ name: `shop-${spec.slug}` });

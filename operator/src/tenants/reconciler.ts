@@ -61,6 +61,8 @@ export interface ReconcilerDeps {
   /** Where the backup CronJobs run (the operator's namespace) and what they are given. */
   backups: { namespace: string; provisionerSecret: string; storeUrl: string };
   controlPlane: { url: string; jwks: string };
+  /** Every data plane's SMTP_URL (in its Secret: it may carry a password); none, no email. */
+  smtpUrl?: string;
   metrics: OperatorMetrics;
   log: Logger;
   now?: () => Date;
@@ -144,6 +146,7 @@ export class TenantReconciler {
             DATABASE_URL: databaseUrl,
             ...secrets,
             CONTROL_PLANE_JWKS: this.deps.controlPlane.jwks,
+            ...(this.deps.smtpUrl ? { SMTP_URL: this.deps.smtpUrl } : {}),
           },
           environment: {
             TENANT_ID: spec.tenantId,
