@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Transporter } from 'nodemailer';
+import { type Poller, startPoller } from '../background/poller.ts';
 import { hostnameOf } from '../config.ts';
 import type { ServiceContext } from '../context.ts';
 import { backoffMs } from '../events/dispatcher.ts';
@@ -268,11 +269,6 @@ export async function sendDueEmails(ctx: ServiceContext, options: SendOptions = 
   return report;
 }
 
-export interface EmailSender {
-  /** Stops polling and waits for the round in flight, so no send loses its record. */
-  stop(): Promise<void>;
-}
-
 /**
  * Runs sendDueEmails on an interval (immediately again while rounds come back full) until
  * stopped. main.ts starts it only when SMTP_URL is set.
@@ -281,37 +277,17 @@ export function startEmailSender(
   ctx: ServiceContext,
   log: SenderLog,
   options: Omit<SendOptions, 'log'> & { intervalMs?: number } = {},
-): EmailSender {
-  const intervalMs = options.intervalMs ?? 1000;
+): Poller {
   const batchSize = options.batchSize ?? sendDefaults.batchSize;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let inFlight: Promise<void> = Promise.resolve();
-
-  const schedule = (delay: number) => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      inFlight = round();
-    }, delay);
-  };
-  const round = async () => {
-    let again = false;
-    try {
+  return startPoller(
+    async () => {
       const report = await sendDueEmails(ctx, { ...options, log });
-      again = report.claimed >= batchSize;
       if (report.claimed > 0) log.info({ ...report }, 'email round');
-    } catch (error) {
-      log.error({ err: error }, 'email round failed');
-    }
-    schedule(again ? 0 : intervalMs);
-  };
-  schedule(0);
-
-  return {
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await inFlight;
+      return { fullBatch: report.claimed >= batchSize };
     },
-  };
+    {
+      intervalMs: options.intervalMs ?? 1000,
+      onError: (error) => log.error({ err: error }, 'email round failed'),
+    },
+  );
 }

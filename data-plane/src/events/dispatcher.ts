@@ -1,5 +1,6 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
+import { type Poller, startPoller } from '../background/poller.ts';
 import type { ServiceContext } from '../context.ts';
 import { outboxEvents } from './schema.ts';
 import { signWebhook, WEBHOOK_HEADERS } from './signing.ts';
@@ -348,37 +349,17 @@ export async function dispatchOnce(
 export function startDispatcher(
   ctx: ServiceContext,
   options: DispatchOptions & { intervalMs?: number } = {},
-) {
-  const intervalMs = options.intervalMs ?? 1000;
+): Poller {
   const batchSize = options.batchSize ?? dispatchDefaults.batchSize;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let inFlight: Promise<void> = Promise.resolve();
-
-  const schedule = (delay: number) => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      inFlight = round();
-    }, delay);
-  };
-  const round = async () => {
-    let again = false;
-    try {
+  return startPoller(
+    async () => {
       const report = await dispatchOnce(ctx, options);
-      again = report.claimed >= batchSize;
       if (report.claimed > 0) options.log?.debug({ ...report }, 'webhook dispatch round');
-    } catch (error) {
-      options.log?.error({ err: error }, 'webhook dispatch round failed');
-    }
-    schedule(again ? 0 : intervalMs);
-  };
-  schedule(0);
-
-  return {
-    async stop(): Promise<void> {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await inFlight;
+      return { fullBatch: report.claimed >= batchSize };
     },
-  };
+    {
+      intervalMs: options.intervalMs ?? 1000,
+      onError: (error) => options.log?.error({ err: error }, 'webhook dispatch round failed'),
+    },
+  );
 }
