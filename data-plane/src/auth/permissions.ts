@@ -18,6 +18,7 @@ export const permissions = {
   'escrow.settle': ['owner', 'finance'],
   'customers.read': ['owner', 'manager', 'support'],
   'emails.read': ['owner', 'manager', 'support'],
+  'emails.retry': ['owner', 'manager', 'support'],
   'customers.disable': ['owner', 'manager'],
   'overview.read': ['owner', 'manager', 'finance'],
   'settings.write': ['owner', 'manager'],

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditLog } from '../audit/schema.ts';
 import { tenantRoles } from '../auth/permissions.ts';
 import { createVariant, placeOrder } from '../orders/fixtures.ts';
 import { startTestDataPlane, type TestDataPlane } from '../testing/harness.ts';
@@ -133,5 +134,57 @@ describe('the admin order detail', () => {
       attempts: 1,
       sent_at: expect.any(String),
     });
+  });
+});
+
+describe('POST /api/admin/emails/:id/retry', () => {
+  const emailOf = async (orderId: string) => {
+    const [row] = await dp.db
+      .select()
+      .from(emailMessages)
+      .where(and(eq(emailMessages.tenantId, dp.tenantId), eq(emailMessages.orderId, orderId)));
+    if (!row) throw new Error(`no email for order ${orderId}`);
+    return row;
+  };
+  const retry = async (id: string, role: (typeof tenantRoles)[number] = 'support') =>
+    dp.app.inject({
+      method: 'POST',
+      url: `/api/admin/emails/${id}/retry`,
+      headers: await dp.staffHeaders(role),
+    });
+
+  it('refuses the unauthorised, a malformed id, an unknown email, and any email that has not failed', async () => {
+    const [sent, failed, queued] = await Promise.all(ordered.map((order) => emailOf(order.id)));
+    expect(
+      (await dp.app.inject({ method: 'POST', url: `/api/admin/emails/${failed?.id}/retry` })).statusCode,
+    ).toBe(401);
+    expect((await retry(failed?.id as string, 'finance')).statusCode).toBe(403);
+    expect((await retry('not-an-id')).statusCode).toBe(400);
+    const unknown = await retry(randomUUID());
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.headers['content-type']).toMatch(/^application\/problem\+json/);
+    for (const row of [sent, queued]) {
+      const refused = await retry(row?.id as string);
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json()).toMatchObject({ type: '/problems/email-not-failed', email_status: row?.status });
+      expect(await emailOf(row?.orderId as string)).toEqual(row);
+    }
+    expect(await emailOf(failed?.orderId as string)).toEqual(failed);
+  });
+
+  it('queues a failed email again from its first attempt, once, and audits it', async () => {
+    const failed = await emailOf((ordered[1] as { id: string }).id);
+    const response = await retry(failed.id);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ id: failed.id, status: 'queued', attempts: 0 });
+    const after = await emailOf(failed.orderId);
+    expect(after).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(after.nextAttemptAt.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+    const audited = await dp.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.tenantId, dp.tenantId), eq(auditLog.targetId, failed.id)));
+    expect(audited.map((entry) => entry.action)).toEqual(['email.retried']);
+    expect((await retry(failed.id)).statusCode).toBe(409);
   });
 });

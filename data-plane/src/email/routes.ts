@@ -1,10 +1,11 @@
 import { errorResponses, literals, Strict, Timestamp, Uuid } from '@amanat/kit/http/schemas';
 import type { App } from '@amanat/kit/http/types';
 import { Type } from 'typebox';
-import { requirePermission, type StaffIdentity } from '../auth/staff.ts';
+import { requirePermission, type StaffIdentity, staffActor } from '../auth/staff.ts';
 import type { ServiceContext } from '../context.ts';
-import { listEmails } from './queries.ts';
+import { adminEmailView, listEmails } from './queries.ts';
 import { emailKinds, emailStatuses } from './schema.ts';
+import { retryEmail } from './service.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
   Type.Union([schema, Type.Null()]);
@@ -64,5 +65,22 @@ export async function emailRoutes(
         page: request.query.page ?? 1,
         limit: request.query.limit ?? 20,
       }),
+  );
+
+  app.post(
+    '/api/admin/emails/:id/retry',
+    {
+      preValidation: requirePermission(verifyStaff, 'emails.retry'),
+      schema: {
+        tags: ['admin'],
+        summary: 'Send a failed email again, from its first attempt',
+        description:
+          '404 for an email this shop does not have; 409 (email-not-failed) unless it failed — a queued one is already on its way and a sent one would arrive twice. Audited.',
+        params: Strict({ id: Uuid }),
+        response: { 200: AdminEmail, ...errorResponses },
+      },
+    },
+    async (request) =>
+      adminEmailView(await retryEmail(ctx, staffActor(request), request.params.id.toLowerCase())),
   );
 }

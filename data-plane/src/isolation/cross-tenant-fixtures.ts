@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { quoteIdent } from '@amanat/kit/postgres/test-databases';
+import { and, eq } from 'drizzle-orm';
 import type { LightMyRequestResponse } from 'fastify';
 import type pg from 'pg';
 import { expect } from 'vitest';
 import { BUYER_SESSION_COOKIE } from '../buyers/session.ts';
 import { createCategory, createProduct } from '../catalog/testing.ts';
+import { emailMessages } from '../email/schema.ts';
 import { dispatchOnce } from '../events/dispatcher.ts';
 import { adminPost, createBuyer, newKey, payOrder, placeOrder } from '../orders/fixtures.ts';
 import type { TestDataPlane } from '../testing/harness.ts';
@@ -196,6 +198,15 @@ export async function seedTenantB(b: TestDataPlane) {
     })
   ).json().items as { id: number; event_id: string }[];
   expect(deliveries.length).toBeGreaterThan(0);
+  // The guest order's confirmation, failed (as the sender leaves it after its last attempt):
+  // the one state in which staff may send it again.
+  const confirmation = (
+    await b.app.inject({ url: `/api/admin/emails?order_id=${orders.guestPending.id}`, headers: owner })
+  ).json().items[0] as { id: string };
+  await b.db
+    .update(emailMessages)
+    .set({ status: 'failed', attempts: 5, lastError: 'connect ECONNREFUSED' })
+    .where(and(eq(emailMessages.tenantId, b.tenantId), eq(emailMessages.id, confirmation.id)));
 
   return {
     tenantId: b.tenantId,
@@ -216,6 +227,7 @@ export async function seedTenantB(b: TestDataPlane) {
     digitalUrl,
     webhook: { id: hook.endpoint.id, url: hook.endpoint.url, secret: hook.secret },
     deliveries,
+    failedEmailId: confirmation.id,
   };
 }
 

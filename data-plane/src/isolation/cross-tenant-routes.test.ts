@@ -157,6 +157,9 @@ const pathAttacks: Record<string, (s: Seeds) => Attempt[]> = {
   'POST /api/admin/customers/:id/enable': ({ B }) => [
     staff("B's buyer id", `/api/admin/customers/${B.buyer.id}/enable`, {}, { control: ENABLE }),
   ],
+  'POST /api/admin/emails/:id/retry': ({ B }) => [
+    staff("B's failed email id", `/api/admin/emails/${B.failedEmailId}/retry`, undefined, { control: LATER }),
+  ],
   'GET /api/admin/webhooks/:id': ({ B }) => [staff("B's webhook id", `/api/admin/webhooks/${B.webhook.id}`)],
   'PATCH /api/admin/webhooks/:id': ({ B }) => [
     staff("B's webhook id", `/api/admin/webhooks/${B.webhook.id}`, {
