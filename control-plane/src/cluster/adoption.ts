@@ -40,8 +40,12 @@ export async function adoptTenantResource(
         ? { outcome: 'registered', tenant: sameId }
         : { outcome: 'refused', reason: `its tenantId belongs to the registered tenant "${sameId.slug}"` };
     }
-    if (await findTenantBySlug(tx, spec.slug)) {
-      return { outcome: 'refused', reason: `the slug "${spec.slug}" belongs to another registered tenant` };
+    const sameSlug = await findTenantBySlug(tx, spec.slug);
+    if (sameSlug) {
+      // The same tenant, when another replica adopted it since the lookup above.
+      return sameSlug.id === spec.tenantId
+        ? { outcome: 'registered', tenant: sameSlug }
+        : { outcome: 'refused', reason: `the slug "${spec.slug}" belongs to another registered tenant` };
     }
     const slugRefusal = slugProblem(spec.slug);
     if (slugRefusal) return { outcome: 'refused', reason: `its slug ${slugRefusal}` };
