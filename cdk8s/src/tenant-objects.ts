@@ -86,6 +86,21 @@ export interface TenantObjectsInput {
   environment: Record<string, string>;
 }
 
+/** What Pod Security's restricted profile asks of a tenant's pods (the data plane's and the backup's). */
+const RESTRICTED_POD = {
+  runAsNonRoot: true,
+  runAsUser: 10001,
+  runAsGroup: 10001,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+/** …and of their containers; the root filesystem is read-only too, /tmp an emptyDir. */
+const RESTRICTED_CONTAINER = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+};
+
 const quantity = (value: string) => k8s.Quantity.fromString(value);
 const quantities = (values: Record<string, string>) =>
   Object.fromEntries(Object.entries(values).map(([name, value]) => [name, quantity(value)]));
@@ -261,13 +276,7 @@ export class TenantDataPlane extends Chart {
             serviceAccountName: DATA_PLANE,
             automountServiceAccountToken: false,
             enableServiceLinks: false,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: 10001,
-              runAsGroup: 10001,
-              fsGroup: 10001,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: { ...RESTRICTED_POD, fsGroup: RESTRICTED_POD.runAsGroup },
             containers: [
               {
                 name: DATA_PLANE,
@@ -285,11 +294,7 @@ export class TenantDataPlane extends Chart {
                 startupProbe: probe('/healthz', 2, 30),
                 livenessProbe: probe('/healthz', 10, 3),
                 readinessProbe: probe('/readyz', 5, 2),
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                },
+                securityContext: RESTRICTED_CONTAINER,
                 volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
               },
             ],
@@ -386,12 +391,7 @@ export class TenantBackupSchedule extends Chart {
                 restartPolicy: 'Never',
                 automountServiceAccountToken: false,
                 enableServiceLinks: false,
-                securityContext: {
-                  runAsNonRoot: true,
-                  runAsUser: 10001,
-                  runAsGroup: 10001,
-                  seccompProfile: { type: 'RuntimeDefault' },
-                },
+                securityContext: RESTRICTED_POD,
                 containers: [
                   {
                     name: 'backup',
@@ -403,11 +403,7 @@ export class TenantBackupSchedule extends Chart {
                       requests: quantities({ cpu: '100m', memory: '192Mi' }),
                       limits: quantities({ cpu: '1', memory: '512Mi' }),
                     },
-                    securityContext: {
-                      allowPrivilegeEscalation: false,
-                      readOnlyRootFilesystem: true,
-                      capabilities: { drop: ['ALL'] },
-                    },
+                    securityContext: RESTRICTED_CONTAINER,
                     // The backup stages each table on disk before packing the archive.
                     volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
                   },

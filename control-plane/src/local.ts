@@ -1,6 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { isSmtpUrl } from '@amanat/kit/mail/smtp-url';
 import {
   type EmbeddedPostgresHandle,
   isProcessAlive,
@@ -80,7 +81,7 @@ async function devState(): Promise<DevState> {
 function smtpUrlOrExit(): string | undefined {
   const given = process.env.SMTP_URL;
   if (!given) return undefined;
-  if (!URL.canParse(given) || !['smtp:', 'smtps:'].includes(new URL(given).protocol)) {
+  if (!isSmtpUrl(given)) {
     console.error(
       'SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtp://user:password@mail.example.com:587',
     );

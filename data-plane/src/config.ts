@@ -1,4 +1,5 @@
 import { ConfigError, loadEnv } from '@amanat/kit/config/env';
+import { isSmtpUrl } from '@amanat/kit/mail/smtp-url';
 import { Keyring } from '@amanat/kit/secrets/keyring';
 import { type Static, Type } from 'typebox';
 
@@ -118,6 +119,8 @@ export type DataPlaneConfig = Static<typeof DataPlaneConfigSchema> & {
   keyring: Keyring;
   publicHosts: string[];
   canonicalHost: string;
+  /** The canonical host without its port: what email addresses and Message-IDs end with. */
+  canonicalHostname: string;
   /** PUBLIC_SCHEME :// the first of PUBLIC_HOSTS: where every absolute link to the shop points. */
   publicOrigin: string;
   jwks: { keys: Record<string, unknown>[] };
@@ -125,13 +128,10 @@ export type DataPlaneConfig = Static<typeof DataPlaneConfigSchema> & {
   mailFrom: string;
 };
 
-/** The canonical host without its port: what email addresses and Message-IDs end with. */
-export const hostnameOf = (host: string): string => host.replace(/:[0-9]+$/, '');
-
 /** The message names the variable only: the URL may carry the server's password. */
 function checkSmtpUrl(url: string | undefined): void {
   if (url === undefined) return;
-  if (!URL.canParse(url) || !new URL(url).hostname) {
+  if (!isSmtpUrl(url)) {
     throw new ConfigError(
       'SMTP_URL is invalid (expected smtp://[user:password@]host[:port] or smtps://…, user and password percent-encoded)',
     );
@@ -152,13 +152,15 @@ export function loadDataPlaneConfig(env: NodeJS.ProcessEnv = process.env): DataP
   checkSmtpUrl(raw.SMTP_URL);
   const publicHosts = raw.PUBLIC_HOSTS.split(',');
   const canonicalHost = publicHosts[0] as string;
+  const canonicalHostname = canonicalHost.replace(/:[0-9]+$/, '');
   return {
     ...raw,
     keyring: Keyring.parse(raw.SECRETS_KEYS),
     publicHosts,
     canonicalHost,
+    canonicalHostname,
     publicOrigin: `${raw.PUBLIC_SCHEME}://${canonicalHost}`,
     jwks,
-    mailFrom: raw.MAIL_FROM ?? `orders@${hostnameOf(canonicalHost)}`,
+    mailFrom: raw.MAIL_FROM ?? `orders@${canonicalHostname}`,
   };
 }

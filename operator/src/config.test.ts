@@ -1,6 +1,6 @@
 import { loadEnv } from '@amanat/kit/config/env';
 import { describe, expect, it } from 'vitest';
-import { OperatorEnv, smtpPort } from './config.ts';
+import { OperatorEnv } from './config.ts';
 
 const required = {
   PROVISIONER_ADMIN_URL: 'postgres://admin:secret@127.0.0.1:5432/postgres',
@@ -19,11 +19,5 @@ describe('the data planes’ SMTP server', () => {
     expect(() => loadEnv(OperatorEnv, { ...required, DATA_PLANE_SMTP_URL: 'https://mail.example' })).toThrow(
       /DATA_PLANE_SMTP_URL/,
     );
-  });
-
-  it('is reached on its own port, else the one nodemailer uses for the scheme', () => {
-    expect(smtpPort('smtp://mail.example:2525')).toBe(2525);
-    expect(smtpPort('smtp://user:pw@mail.example')).toBe(587);
-    expect(smtpPort('smtps://mail.example')).toBe(465);
   });
 });

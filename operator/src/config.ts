@@ -105,12 +105,3 @@ export function parseLabels(text: string): Record<string, string> {
       }),
   );
 }
-
-/**
- * The port an SMTP URL connects to, for the data planes' egress policy: its own, else what
- * nodemailer uses for the scheme (465 for smtps, 587 for smtp).
- */
-export function smtpPort(url: string): number {
-  const parsed = new URL(url);
-  return parsed.port ? Number(parsed.port) : parsed.protocol === 'smtps:' ? 465 : 587;
-}

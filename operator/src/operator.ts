@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { takeBackup } from '@amanat/data-plane/backups/backup';
 import { objectStoreFromUrl } from '@amanat/data-plane/backups/object-store';
 import { Provisioner } from '@amanat/data-plane/provisioning/provisioner';
+import { smtpPort } from '@amanat/kit/mail/smtp-url';
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -11,7 +12,7 @@ import {
 } from '@kubernetes/client-node';
 import Fastify from 'fastify';
 import pino, { type Logger } from 'pino';
-import { type OperatorConfig, parseLabels, smtpPort } from './config.ts';
+import { type OperatorConfig, parseLabels } from './config.ts';
 import { TenantController } from './controller.ts';
 import { eventRecorder } from './kube/events.ts';
 import { LeaderElector } from './kube/leader.ts';

@@ -2,7 +2,6 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Transporter } from 'nodemailer';
 import { type Poller, startPoller } from '../background/poller.ts';
-import { hostnameOf } from '../config.ts';
 import type { ServiceContext } from '../context.ts';
 import { backoffMs } from '../events/dispatcher.ts';
 import { storefrontOrderDetail } from '../orders/access.ts';
@@ -146,8 +145,7 @@ export function smtpErrorText(error: unknown, smtpUrl: string | undefined): stri
 }
 
 /** The message's stable Message-ID: a resend of the same row carries the same one. */
-export const messageIdOf = (ctx: ServiceContext, id: string) =>
-  `<${id}@${hostnameOf(ctx.config.canonicalHost)}>`;
+export const messageIdOf = (ctx: ServiceContext, id: string) => `<${id}@${ctx.config.canonicalHostname}>`;
 
 async function render(ctx: ServiceContext, message: ClaimedMessage) {
   const order = await findOrder(ctx.db, ctx.tenantId, message.orderId);
@@ -191,7 +189,7 @@ async function smtpTransport(ctx: ServiceContext, timeoutMs: number): Promise<Tr
   const { createTransport } = await import('nodemailer');
   return createTransport({
     url: ctx.config.SMTP_URL,
-    name: hostnameOf(ctx.config.canonicalHost),
+    name: ctx.config.canonicalHostname,
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,

@@ -20,6 +20,7 @@ import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '@amanat/kit/
 import type { OperatorConfig } from '@amanat/operator/config';
 import { type RunningOperator, startOperator } from '@amanat/operator/operator';
 import {
+  ApiException,
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
@@ -87,6 +88,8 @@ export interface OperatorEnvironment {
   patchSpec(name: string, spec: Partial<TenantSpec>): Promise<unknown>;
   /** Resolves with the tenant once it is Ready at `generation` (or any, when not given). */
   readyTenant(name: string, generation?: number, timeoutMs?: number): Promise<Tenant>;
+  /** Resolves once the Tenant is gone from the API server (its finalizer done). */
+  tenantGone(name: string, timeoutMs?: number): Promise<true>;
   /** The storefront of a tenant, asked on a running data-plane pod's own loopback address. */
   storefront(slug: string, path?: string): Promise<Response>;
   /** The data plane's DATABASE_URL, from its Secret. */
@@ -160,6 +163,19 @@ export async function startOperatorEnvironment(
       custom.patchClusterCustomObject(
         { ...tenantApi, name, body: { spec } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    tenantGone: (name, timeoutMs = 120_000) =>
+      until(
+        `tenant ${name} to be gone`,
+        async () => {
+          try {
+            await readTenant(name);
+            return false;
+          } catch (error) {
+            return error instanceof ApiException && error.code === 404;
+          }
+        },
+        timeoutMs,
       ),
     readyTenant: (name, generation, timeoutMs = READY_WITHIN_MS) =>
       until(

@@ -88,18 +88,7 @@ describe('the Tenant resource', () => {
     expect(await update({ tenantId: randomUUID() })).toContain('tenantId is immutable');
     await env.custom.deleteClusterCustomObject({ ...tenantApi, name: spec.slug });
     // Gone for good (namespace and database too) before the next tests count writes.
-    await until(
-      'the refused-update tenant to be deleted',
-      async () => {
-        try {
-          await env.readTenant(spec.slug);
-          return false;
-        } catch (error) {
-          return error instanceof ApiException && error.code === 404;
-        }
-      },
-      120_000,
-    );
+    await env.tenantGone(spec.slug);
   });
 });
 
@@ -223,18 +212,7 @@ describe('a shared-mode tenant through its life', () => {
     );
     expect(deleting.status?.phase).toBe('Deleting');
     expect(deleting.status?.lastBackup?.key).toMatch(new RegExp(`^tenants/${spec.tenantId}/.+\\.tar\\.gz$`));
-    await until(
-      'the Tenant to be gone',
-      async () => {
-        try {
-          await env.readTenant(spec.slug);
-          return false;
-        } catch (error) {
-          return error instanceof ApiException && error.code === 404;
-        }
-      },
-      120_000,
-    );
+    await env.tenantGone(spec.slug);
     const backups = await objectStoreFromUrl(pathToFileURL(env.backupDir).href, {}).list(
       backupPrefix(spec.tenantId),
     );
