@@ -22,11 +22,10 @@ it("checks an order's lines, payment and transition against orders by index once
   // One connection, so every checkout below meets the plans the earlier ones left behind.
   const { db, pool } = connect(dp.config.DATABASE_URL, 1);
   try {
-    const ctx = { db, config: dp.config, tenantId: dp.tenantId };
     const variantId = await createVariant(dp, { stock: 1_000 });
     const order = (on: Database) =>
       checkout(
-        { ...ctx, db: on },
+        { db: on, config: dp.config, tenantId: dp.tenantId },
         {
           buyer: null,
           idempotencyKey: newKey(),
